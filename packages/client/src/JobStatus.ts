@@ -1,0 +1,220 @@
+/**
+ * The status of a dataset job, as `GET /v0/datasets/{job_id}` reports it, and
+ * the answer to starting one.
+ *
+ * @since 0.1.0
+ */
+import type * as DateTime from "effect/DateTime"
+import * as Duration from "effect/Duration"
+import { dual } from "effect/Function"
+import * as Schema from "effect/Schema"
+import { Timestamp } from "./internal/timestamp.js"
+import { JobId } from "./JobId.js"
+
+/**
+ * The steps a job goes through, in order.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const Step = Schema.Literal("initializing", "searching", "scraping", "processing", "finalizing")
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type Step = typeof Step.Type
+
+/**
+ * The steps in the order the service runs them.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const steps: ReadonlyArray<Step> = Step.literals
+
+const Count = Schema.NonNegativeInt
+
+/**
+ * How far a job has come. Counters only grow while the job runs.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class JobProgress extends Schema.Class<JobProgress>("JobProgress")({
+  currentStep: Schema.propertySignature(Step).pipe(Schema.fromKey("current_step")),
+  rowsCollected: Schema.propertySignature(Count).pipe(Schema.fromKey("rows_collected")),
+  urlsProcessed: Schema.propertySignature(Count).pipe(Schema.fromKey("urls_processed")),
+  urlsTotal: Schema.propertySignature(Count).pipe(Schema.fromKey("urls_total")),
+  lastUpdated: Schema.propertySignature(Timestamp).pipe(Schema.fromKey("last_updated"))
+}) {}
+
+const common = {
+  jobId: Schema.propertySignature(JobId).pipe(Schema.fromKey("job_id")),
+  query: Schema.String,
+  progress: JobProgress,
+  urls: Schema.Array(Schema.String),
+  csvUrl: Schema.propertySignature(Schema.String).pipe(Schema.fromKey("csv_url")),
+  startedAt: Schema.propertySignature(Timestamp).pipe(Schema.fromKey("started_at"))
+}
+
+const endedAt = Schema.optionalWith(Timestamp, { exact: true, nullable: true }).pipe(Schema.fromKey("completed_at"))
+
+/**
+ * A job that is still running. It carries neither an error nor an end time.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class Processing extends Schema.Class<Processing>("Processing")({
+  status: Schema.tag("processing"),
+  ...common
+}) {}
+
+/**
+ * A job that ended with its CSV ready.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class Completed extends Schema.Class<Completed>("Completed")({
+  status: Schema.tag("completed"),
+  ...common,
+  completedAt: endedAt
+}) {}
+
+/**
+ * A job that ended in error. The rows collected before the error can still be
+ * downloaded.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class Failed extends Schema.Class<Failed>("Failed")({
+  status: Schema.tag("error"),
+  ...common,
+  error: Schema.optionalWith(Schema.String, {
+    nullable: true,
+    default: () => "The job failed (the service gave no message)"
+  }),
+  completedAt: endedAt
+}) {}
+
+/**
+ * The status of a job: `Processing`, `Completed` or `Failed`, discriminated by
+ * `status` (`"processing" | "completed" | "error"`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const JobStatus = Schema.Union(Processing, Completed, Failed).annotations({ identifier: "JobStatus" })
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type JobStatus = Processing | Completed | Failed
+
+/**
+ * A status the job will not leave: `Completed` or `Failed`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Terminal = Completed | Failed
+
+/**
+ * Whether the job has ended (`completed` or `error`).
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const isTerminal = (status: JobStatus): status is Terminal => status.status !== "processing"
+
+/**
+ * Handles each state of a job.
+ *
+ * @example
+ * ```ts
+ * import { JobStatus } from "@effect-qoery/client"
+ * declare const status: JobStatus.JobStatus
+ * const line = JobStatus.match(status, {
+ *   onProcessing: (s) => `${s.progress.currentStep}...`,
+ *   onCompleted: (s) => `done: ${s.progress.rowsCollected} rows`,
+ *   onFailed: (s) => `failed: ${s.error}`
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ * @category pattern matching
+ */
+export const match: {
+  <A, B = A, C = A>(cases: {
+    readonly onProcessing: (status: Processing) => A
+    readonly onCompleted: (status: Completed) => B
+    readonly onFailed: (status: Failed) => C
+  }): (self: JobStatus) => A | B | C
+  <A, B = A, C = A>(self: JobStatus, cases: {
+    readonly onProcessing: (status: Processing) => A
+    readonly onCompleted: (status: Completed) => B
+    readonly onFailed: (status: Failed) => C
+  }): A | B | C
+} = dual(2, (self: JobStatus, cases: {
+  readonly onProcessing: (status: Processing) => unknown
+  readonly onCompleted: (status: Completed) => unknown
+  readonly onFailed: (status: Failed) => unknown
+}) => {
+  switch (self.status) {
+    case "processing":
+      return cases.onProcessing(self)
+    case "completed":
+      return cases.onCompleted(self)
+    case "error":
+      return cases.onFailed(self)
+  }
+})
+
+/**
+ * Whether two statuses say the same (status, step, counters, urls, last update):
+ * what the watcher uses to emit only changes.
+ *
+ * @since 0.1.0
+ * @category equivalence
+ */
+export const equivalence = (a: JobStatus, b: JobStatus): boolean =>
+  a.status === b.status &&
+  a.jobId === b.jobId &&
+  a.progress.currentStep === b.progress.currentStep &&
+  a.progress.rowsCollected === b.progress.rowsCollected &&
+  a.progress.urlsProcessed === b.progress.urlsProcessed &&
+  a.progress.urlsTotal === b.progress.urlsTotal &&
+  a.progress.lastUpdated.epochMillis === b.progress.lastUpdated.epochMillis &&
+  a.urls.length === b.urls.length &&
+  a.urls.every((url, i) => url === b.urls[i])
+
+/**
+ * The time a job has run: up to its end when it ended, else up to `now`.
+ *
+ * @since 0.1.0
+ * @category getters
+ */
+export const elapsed = (status: JobStatus, now: DateTime.Utc): Duration.Duration => {
+  const end = status.status !== "processing" && status.completedAt !== undefined
+    ? status.completedAt.epochMillis
+    : now.epochMillis
+  return Duration.millis(Math.max(0, end - status.startedAt.epochMillis))
+}
+
+/**
+ * The answer to starting a job: its id and the polling interval the service
+ * suggests.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class JobStarted extends Schema.Class<JobStarted>("JobStarted")({
+  jobId: Schema.propertySignature(JobId).pipe(Schema.fromKey("job_id")),
+  status: Schema.tag("processing"),
+  pollingInterval: Schema.propertySignature(Schema.NonNegativeInt.pipe(Schema.compose(Schema.DurationFromMillis)))
+    .pipe(Schema.fromKey("polling_interval_ms"))
+}) {}

@@ -1,0 +1,454 @@
+/**
+ * The Qoery API as an Effect service: one method per endpoint, typed results,
+ * typed errors.
+ *
+ * @since 0.1.0
+ */
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Config from "effect/Config"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import * as Stream from "effect/Stream"
+import * as Responses from "./internal/responses.js"
+import * as JobId from "./JobId.js"
+import { JobStarted, JobStatus } from "./JobStatus.js"
+import { ApiInfo, HealthResponse, PlansResponse, UsageStats } from "./Payloads.js"
+import * as QoeryError from "./QoeryError.js"
+
+/**
+ * The production API.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultBaseUrl = "https://api.qoery.com"
+
+/**
+ * The longest search the client sends.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const maxSearchLength = 2_000
+
+/**
+ * How to reach the API.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** The API key, sent as `x-api-key` to `baseUrl` only. Needed by every endpoint but health and plans. */
+  readonly apiKey?: Redacted.Redacted | string | undefined
+  /** Default `https://api.qoery.com`. An origin: http(s), no credentials, no path, query or fragment. */
+  readonly baseUrl?: string | URL | undefined
+  /** Per request, up to the last byte of a JSON body or between two chunks of a CSV. Default 30 seconds. */
+  readonly timeout?: Duration.DurationInput | undefined
+  /** Send the key over plain http to a host that is not loopback. Default `false`. */
+  readonly allowInsecureKey?: boolean | undefined
+  /** Keep the HTTP client's own span per request inside the client's span. Default `false`. */
+  readonly httpSpans?: boolean | undefined
+}
+
+/**
+ * How the job is started: `POST` with a JSON body (default) or `GET` with a
+ * `search` query parameter.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface StartOptions {
+  readonly method?: "POST" | "GET" | undefined
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Service {
+  /** The origin requests go to. */
+  readonly baseUrl: URL
+  /** Starts a dataset job for a search query. */
+  readonly startJob: (search: string, options?: StartOptions) => Effect.Effect<JobStarted, QoeryError.QoeryError>
+  /** The status of a job; the id is validated before anything is sent. */
+  readonly getStatus: (jobId: string) => Effect.Effect<JobStatus, QoeryError.QoeryError>
+  /** The job's CSV as bytes, partial while the job runs. */
+  readonly downloadCsv: (jobId: string) => Stream.Stream<Uint8Array, QoeryError.QoeryError>
+  /** Usage and quota of the key. */
+  readonly usage: Effect.Effect<UsageStats, QoeryError.QoeryError>
+  /** The subscription plans. */
+  readonly plans: Effect.Effect<PlansResponse, QoeryError.QoeryError>
+  /** Whether the service is up. */
+  readonly health: Effect.Effect<HealthResponse, QoeryError.QoeryError>
+  /** The endpoints the API describes (`GET /v0/datasets` without a search). */
+  readonly apiInfo: Effect.Effect<ApiInfo, QoeryError.QoeryError>
+}
+
+/**
+ * The client service.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class QoeryClient extends Context.Tag("@effect-qoery/client/QoeryClient")<QoeryClient, Service>() {}
+
+const isLoopback = (hostname: string) =>
+  hostname === "localhost" || hostname === "[::1]" || hostname === "::1" || /^127\.\d+\.\d+\.\d+$/.test(hostname)
+
+/**
+ * Validates a base URL: http(s), no credentials, no path, query or fragment.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const parseBaseUrl = (input: string | URL): Either.Either<URL, QoeryError.InvalidInput> => {
+  const fail = (description: string) => Either.left(new QoeryError.InvalidInput({ field: "baseUrl", description }))
+  let url: URL
+  try {
+    url = new URL(input)
+  } catch {
+    return fail(`${JSON.stringify(String(input))} is not a URL (expected e.g. ${defaultBaseUrl})`)
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") return fail(`expected http or https, got ${url.protocol}`)
+  if (url.username !== "" || url.password !== "") return fail("credentials in the URL are not allowed; use apiKey")
+  if (url.pathname !== "/" || url.search !== "" || url.hash !== "") {
+    return fail(`expected an origin such as ${defaultBaseUrl}, without path, query or fragment`)
+  }
+  return Either.right(url)
+}
+
+// Control characters other than tab and line breaks.
+// eslint-disable-next-line no-control-regex
+const controlCharacters = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/
+
+/**
+ * Validates a search query: not blank, at most `maxSearchLength` characters,
+ * no control characters.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const validateSearch = (search: unknown): Either.Either<string, QoeryError.InvalidInput> => {
+  const fail = (description: string) => Either.left(new QoeryError.InvalidInput({ field: "search", description }))
+  if (typeof search !== "string") return fail("expected a string")
+  if (search.trim().length === 0) return fail("the search query must contain at least one non-blank character")
+  if (search.length > maxSearchLength) {
+    return fail(`the search query is ${search.length} characters long; the most is ${maxSearchLength}`)
+  }
+  if (controlCharacters.test(search)) return fail("the search query contains control characters")
+  return Either.right(search)
+}
+
+/**
+ * Validates a job id string.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const validateJobId = (jobId: unknown): Either.Either<JobId.JobId, QoeryError.InvalidInput> =>
+  Either.mapLeft(
+    JobId.decode(jobId),
+    (error) => new QoeryError.InvalidInput({ field: "jobId", description: JobId.describe(error) })
+  )
+
+const validateOptions = (options: Options) =>
+  Effect.gen(function*() {
+    const baseUrl = yield* parseBaseUrl(options.baseUrl ?? defaultBaseUrl)
+    const apiKey = options.apiKey === undefined
+      ? undefined
+      : Redacted.isRedacted(options.apiKey)
+      ? options.apiKey
+      : Redacted.make(options.apiKey)
+    if (apiKey !== undefined && Redacted.value(apiKey).trim() === "") {
+      return yield* new QoeryError.InvalidInput({ field: "apiKey", description: "the API key is empty" })
+    }
+    if (apiKey !== undefined && baseUrl.protocol === "http:" && !isLoopback(baseUrl.hostname)) {
+      if (options.allowInsecureKey !== true) {
+        return yield* new QoeryError.InvalidInput({
+          field: "baseUrl",
+          description:
+            `refusing to send the API key over plain http to ${baseUrl.host}: anyone on the way could read it. ` +
+            "Use https, or set allowInsecureKey if you know the network is private"
+        })
+      }
+    }
+    const timeout = Duration.decodeUnknown(options.timeout ?? Duration.seconds(30))
+    if (Option.isNone(timeout) || !Duration.greaterThan(timeout.value, Duration.zero)) {
+      return yield* new QoeryError.InvalidInput({ field: "timeout", description: "expected a positive duration" })
+    }
+    return { baseUrl, apiKey, timeout: timeout.value }
+  })
+
+/**
+ * Builds the service on the `HttpClient` in context.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (options: Options = {}): Effect.Effect<Service, QoeryError.InvalidInput, HttpClient.HttpClient> =>
+  Effect.gen(function*() {
+    const { apiKey, baseUrl, timeout } = yield* validateOptions(options)
+    const origin = baseUrl.origin
+    // Redirects are not followed: fetch would carry the x-api-key header to wherever they point.
+    const requestInit = yield* Effect.serviceOption(FetchHttpClient.RequestInit)
+    const init: globalThis.RequestInit = { ...Option.getOrElse(requestInit, () => ({})), redirect: "manual" }
+    const base = yield* HttpClient.HttpClient
+    const client = (options.httpSpans === true ? base : base.pipe(HttpClient.withTracerDisabledWhen(() => true)))
+      .pipe(HttpClient.mapRequest((request) => HttpClientRequest.prependUrl(request, origin)))
+
+    const noKey = new QoeryError.InvalidInput({
+      field: "apiKey",
+      description: "this endpoint needs an API key: set QOERY_API_KEY or pass apiKey"
+    })
+    const authed = (request: HttpClientRequest.HttpClientRequest) =>
+      apiKey === undefined
+        ? Effect.fail(noKey)
+        : Effect.succeed(HttpClientRequest.setHeader(request, "x-api-key", Redacted.value(apiKey)))
+
+    const timedOut = (request: HttpClientRequest.HttpClientRequest) => () =>
+      new QoeryError.TransportError({
+        reason: "Timeout",
+        description: `${request.method} ${request.url} took longer than ${Duration.format(timeout)}`
+      })
+
+    const send = (request: HttpClientRequest.HttpClientRequest) =>
+      client.execute(HttpClientRequest.acceptJson(request)).pipe(
+        Effect.mapError(Responses.fromHttpClientError),
+        Effect.provideService(FetchHttpClient.RequestInit, init)
+      )
+
+    /** Sends a request and handles its response, all within the timeout. */
+    const call = <A>(
+      request: HttpClientRequest.HttpClientRequest,
+      handle: (response: HttpClientResponse.HttpClientResponse) => Effect.Effect<A, QoeryError.QoeryError>
+    ) =>
+      Effect.flatMap(send(request), handle).pipe(
+        Effect.timeoutFail({ duration: timeout, onTimeout: timedOut(request) })
+      )
+
+    const span = (name: string, attributes: Record<string, unknown> = {}) =>
+      Effect.withSpan(`QoeryClient.${name}`, { attributes, captureStackTrace: false })
+
+    const startJob = (search: string, startOptions?: StartOptions) =>
+      Effect.gen(function*() {
+        const valid = yield* validateSearch(search)
+        const request = startOptions?.method === "GET"
+          ? HttpClientRequest.get("/v0/datasets", { urlParams: { search: valid } })
+          : HttpClientRequest.post("/v0/datasets").pipe(HttpClientRequest.bodyUnsafeJson({ search: valid }))
+        return yield* call(
+          yield* authed(request),
+          HttpClientResponse.matchStatus({
+            200: (r) => Responses.decodeBody(r, JobStarted, "a JobStartResponse"),
+            400: Responses.badRequest,
+            401: Responses.unauthorized,
+            429: Responses.tooManyRequests,
+            "5xx": Responses.serverError,
+            orElse: (r) => Responses.unexpected(r, "200, 400, 401, 429, 500")
+          })
+        )
+      }).pipe(
+        Effect.tap((started) => Effect.annotateCurrentSpan("qoery.job_id", started.jobId)),
+        span("startJob")
+      )
+
+    const getStatus = (jobId: string) =>
+      Effect.gen(function*() {
+        const id = yield* validateJobId(jobId)
+        const request = yield* authed(HttpClientRequest.get(`/v0/datasets/${id}`))
+        const status = yield* call(
+          request,
+          HttpClientResponse.matchStatus({
+            200: (r) => Responses.decodeBody(r, JobStatus, "a JobStatus"),
+            401: Responses.unauthorized,
+            404: (r) => notFound(r, id),
+            429: Responses.tooManyRequests,
+            "5xx": Responses.serverError,
+            orElse: (r) => Responses.unexpected(r, "200, 401, 404, 429, 500")
+          })
+        )
+        if (status.jobId !== id) {
+          return yield* new QoeryError.ResponseError({
+            status: 200,
+            description: `asked for job ${id}, got the status of job ${status.jobId}`
+          })
+        }
+        return status
+      }).pipe(span("getStatus", { "qoery.job_id": jobId }))
+
+    const notFound = (response: HttpClientResponse.HttpClientResponse, jobId: string) =>
+      Effect.flatMap(
+        Responses.decodeBody(response, Responses.ErrorBody, "an error body ({ error, status?, details? })"),
+        (body) =>
+          Effect.fail(
+            new QoeryError.JobNotFound({ jobId, ...(body.details ? { details: body.details } : {}) })
+          )
+      )
+
+    const csvNotFound = (response: HttpClientResponse.HttpClientResponse, jobId: string) =>
+      Effect.flatMap(
+        Responses.decodeBody(response, Responses.ErrorBody, "an error body ({ error, status?, details? })"),
+        (body) => {
+          const fields = { jobId, ...(body.details ? { details: body.details } : {}) }
+          return Effect.fail(
+            /not ready/i.test(body.error) || !/not found/i.test(body.error)
+              ? new QoeryError.CsvNotReady(fields)
+              : new QoeryError.JobNotFound(fields)
+          )
+        }
+      )
+
+    const downloadCsv = (jobId: string): Stream.Stream<Uint8Array, QoeryError.QoeryError> =>
+      Stream.unwrap(
+        Effect.gen(function*() {
+          const id = yield* validateJobId(jobId)
+          const request = yield* authed(HttpClientRequest.get(`/v0/datasets/${id}/csv`))
+          const response = yield* send(HttpClientRequest.setHeader(request, "accept", "text/csv")).pipe(
+            Effect.timeoutFail({ duration: timeout, onTimeout: timedOut(request) })
+          )
+          if (response.status === 200) return body(response, request)
+          return yield* Effect.timeoutFail(
+            HttpClientResponse.matchStatus(response, {
+              401: Responses.unauthorized,
+              404: (r) => csvNotFound(r, id),
+              429: Responses.tooManyRequests,
+              "5xx": Responses.serverError,
+              orElse: (r) => Responses.unexpected(r, "200, 401, 404, 429, 500")
+            }),
+            { duration: timeout, onTimeout: timedOut(request) }
+          )
+        }).pipe(span("downloadCsv", { "qoery.job_id": jobId }))
+      )
+
+    /** The body as a stream that fails, rather than ends, when it stalls or is cut short of its Content-Length. */
+    const body = (
+      response: HttpClientResponse.HttpClientResponse,
+      request: HttpClientRequest.HttpClientRequest
+    ): Stream.Stream<Uint8Array, QoeryError.QoeryError> => {
+      const declared = response.headers["content-length"]
+      const expected = declared === undefined ? undefined : Number(declared)
+      let received = 0
+      return response.stream.pipe(
+        Stream.mapError(Responses.fromHttpClientError),
+        Stream.timeoutFail(
+          () =>
+            new QoeryError.TransportError({
+              reason: "Stalled",
+              description: `${request.url}: no data for ${Duration.format(timeout)}`
+            }),
+          timeout
+        ),
+        Stream.tap((chunk) => Effect.sync(() => received += chunk.length)),
+        Stream.concat(Stream.suspend(() =>
+          expected !== undefined && Number.isFinite(expected) && received !== expected
+            ? Stream.fail(
+              new QoeryError.TransportError({
+                reason: "Truncated",
+                description: `${request.url}: got ${received} of the ${expected} bytes announced`
+              })
+            )
+            : Stream.empty
+        ))
+      )
+    }
+
+    const usage = Effect.gen(function*() {
+      return yield* call(
+        yield* authed(HttpClientRequest.get("/v0/usage")),
+        HttpClientResponse.matchStatus({
+          200: (r) => Responses.decodeBody(r, UsageStats, "a UsageStats"),
+          400: Responses.badRequest,
+          401: Responses.unauthorized,
+          429: Responses.tooManyRequests,
+          "5xx": Responses.serverError,
+          orElse: (r) => Responses.unexpected(r, "200, 400, 401, 500")
+        })
+      )
+    }).pipe(span("usage"))
+
+    const plans = call(
+      HttpClientRequest.get("/v0/plans"),
+      HttpClientResponse.matchStatus({
+        200: (r) => Responses.decodeBody(r, PlansResponse, "a PlansResponse"),
+        "5xx": Responses.serverError,
+        orElse: (r) => Responses.unexpected(r, "200, 500")
+      })
+    ).pipe(span("plans"))
+
+    const health = call(
+      HttpClientRequest.get("/health"),
+      HttpClientResponse.matchStatus({
+        200: (r) => Responses.decodeBody(r, HealthResponse, "a HealthResponse"),
+        "5xx": Responses.serverError,
+        orElse: (r) => Responses.unexpected(r, "200")
+      })
+    ).pipe(span("health"))
+
+    const apiInfo = Effect.gen(function*() {
+      return yield* call(
+        yield* authed(HttpClientRequest.get("/v0/datasets")),
+        HttpClientResponse.matchStatus({
+          200: (r) => Responses.decodeBody(r, ApiInfo, "an ApiInfo"),
+          401: Responses.unauthorized,
+          429: Responses.tooManyRequests,
+          "5xx": Responses.serverError,
+          orElse: (r) => Responses.unexpected(r, "200, 401, 429, 500")
+        })
+      )
+    }).pipe(span("apiInfo"))
+
+    return QoeryClient.of({ baseUrl, startJob, getStatus, downloadCsv, usage, plans, health, apiInfo })
+  })
+
+/**
+ * The client with the given options, on the `HttpClient` you provide
+ * (`FetchHttpClient.layer`, `NodeHttpClient.layerUndici`, ...).
+ *
+ * @example
+ * ```ts
+ * import { QoeryClient } from "@effect-qoery/client"
+ * import { NodeHttpClient } from "@effect/platform-node"
+ * import { Layer } from "effect"
+ *
+ * const QoeryLive = QoeryClient.layer({ apiKey: process.env.QOERY_API_KEY }).pipe(
+ *   Layer.provide(NodeHttpClient.layerUndici)
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (
+  options: Options = {}
+): Layer.Layer<QoeryClient, QoeryError.InvalidInput, HttpClient.HttpClient> => Layer.effect(QoeryClient, make(options))
+
+/**
+ * Reads `QOERY_API_KEY` (as `Redacted`, optional) and `QOERY_BASE_URL`
+ * (default `https://api.qoery.com`) from the `ConfigProvider`.
+ *
+ * @since 0.1.0
+ * @category config
+ */
+export const config: Config.Config<Options> = Config.all({
+  apiKey: Config.option(Config.redacted("QOERY_API_KEY")).pipe(Config.map(Option.getOrUndefined)),
+  baseUrl: Config.string("QOERY_BASE_URL").pipe(Config.withDefault(defaultBaseUrl))
+})
+
+/**
+ * The client configured from the environment (see `config`).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerConfig: Layer.Layer<
+  QoeryClient,
+  QoeryError.InvalidInput | import("effect/ConfigError").ConfigError,
+  HttpClient.HttpClient
+> = Layer.effect(QoeryClient, Effect.flatMap(config, (options) => make(options)))

@@ -1,0 +1,24 @@
+/**
+ * @since 0.1.0
+ */
+export * as JobId from "./JobId.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as JobStatus from "./JobStatus.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Payloads from "./Payloads.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as QoeryClient from "./QoeryClient.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as QoeryError from "./QoeryError.js"

@@ -1,0 +1,199 @@
+import type * as HttpClientError from "@effect/platform/HttpClientError"
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as DateTime from "effect/DateTime"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
+import { ErrorResponse } from "../Payloads.js"
+import * as QoeryError from "../QoeryError.js"
+
+/** Turns a failure of the HTTP layer into the client's error: the key stays out, only the low-level cause is kept. */
+export const fromHttpClientError = (error: HttpClientError.HttpClientError): QoeryError.QoeryError => {
+  if (error._tag === "RequestError") {
+    return error.reason === "InvalidUrl"
+      ? new QoeryError.InvalidInput({ field: "url", description: error.description ?? "invalid request URL" })
+      : new QoeryError.TransportError({
+        reason: "Transport",
+        description: `${error.request.method} ${new URL(error.request.url).pathname}: ${describe(error.cause)}`,
+        cause: error.cause
+      })
+  }
+  return new QoeryError.TransportError({
+    reason: "Transport",
+    description: `${error.request.method} ${new URL(error.request.url).pathname}: the response broke off (${
+      describe(error.cause)
+    })`,
+    cause: error.cause
+  })
+}
+
+const describe = (cause: unknown): string => {
+  if (cause instanceof Error) {
+    const inner = (cause as { cause?: unknown }).cause
+    return inner instanceof Error ? `${cause.message}: ${inner.message}` : cause.message
+  }
+  return String(cause)
+}
+
+const parseJson = (text: string): Either.Either<unknown, string> => {
+  try {
+    return Either.right(JSON.parse(text))
+  } catch (e) {
+    return Either.left(e instanceof Error ? e.message : String(e))
+  }
+}
+
+const snippet = (text: string) => JSON.stringify(text.length > 120 ? `${text.slice(0, 120)}...` : text)
+
+/** Reads a JSON body and decodes it, or says what was expected and what came. */
+export const decodeBody = <A, I>(
+  response: HttpClientResponse.HttpClientResponse,
+  schema: Schema.Schema<A, I>,
+  what: string
+): Effect.Effect<A, QoeryError.QoeryError> => {
+  const decode = Schema.decodeUnknownEither(schema, { errors: "all" })
+  return Effect.flatMap(
+    Effect.mapError(response.text, fromHttpClientError),
+    (text) => {
+      const json = parseJson(text)
+      if (Either.isLeft(json)) {
+        return Effect.fail(
+          new QoeryError.ResponseError({
+            status: response.status,
+            description: `expected ${what} as JSON, got ${snippet(text)} (${json.left})`
+          })
+        )
+      }
+      const decoded = decode(json.right)
+      return Either.isRight(decoded) ? Effect.succeed(decoded.right) : Effect.fail(
+        new QoeryError.ResponseError({
+          status: response.status,
+          description: `expected ${what}: ${ParseResult.TreeFormatter.formatErrorSync(decoded.left)}`,
+          cause: decoded.left
+        })
+      )
+    }
+  )
+}
+
+const header = (response: HttpClientResponse.HttpClientResponse, name: string): string | undefined =>
+  response.headers[name]
+
+const numberHeader = (response: HttpClientResponse.HttpClientResponse, name: string): number | undefined => {
+  const value = header(response, name)
+  if (value === undefined) return undefined
+  const n = Number(value)
+  return Number.isFinite(n) ? n : undefined
+}
+
+/** The `X-RateLimit-*` headers, when any is there. */
+export const rateLimitInfo = (
+  response: HttpClientResponse.HttpClientResponse
+): QoeryError.RateLimitInfo | undefined => {
+  const limit = numberHeader(response, "x-ratelimit-limit")
+  const remaining = numberHeader(response, "x-ratelimit-remaining")
+  const reset = header(response, "x-ratelimit-reset")
+  if (limit === undefined && remaining === undefined && reset === undefined) return undefined
+  return {
+    ...(limit === undefined ? {} : { limit }),
+    ...(remaining === undefined ? {} : { remaining }),
+    ...(reset === undefined ? {} : { reset })
+  }
+}
+
+/** `Retry-After` as seconds or as an HTTP date, relative to `now`. */
+export const parseRetryAfter = (value: string | undefined, now: number): Duration.Duration | undefined => {
+  if (value === undefined) return undefined
+  const trimmed = value.trim()
+  if (/^\d+(\.\d+)?$/.test(trimmed)) return Duration.seconds(Number(trimmed))
+  const date = Date.parse(trimmed)
+  return Number.isNaN(date) ? undefined : Duration.millis(Math.max(0, date - now))
+}
+
+/** The error body, with `error` as the least it must have. */
+export const ErrorBody = ErrorResponse
+
+const errorBody = (response: HttpClientResponse.HttpClientResponse) =>
+  decodeBody(response, ErrorResponse, "an error body ({ error, status?, details? })")
+
+const lenientErrorBody = (response: HttpClientResponse.HttpClientResponse) =>
+  Effect.orElseSucceed(errorBody(response), () => undefined)
+
+/** 401 */
+export const unauthorized = (
+  response: HttpClientResponse.HttpClientResponse
+): Effect.Effect<never, QoeryError.QoeryError> =>
+  Effect.flatMap(errorBody(response), (body) =>
+    Effect.fail(
+      new QoeryError.Unauthorized({ error: body.error, ...(body.details ? { details: body.details } : {}) })
+    ))
+
+/** 400 */
+export const badRequest = (
+  response: HttpClientResponse.HttpClientResponse
+): Effect.Effect<never, QoeryError.QoeryError> =>
+  Effect.flatMap(
+    errorBody(response),
+    (body) =>
+      Effect.fail(new QoeryError.BadRequest({ error: body.error, ...(body.details ? { details: body.details } : {}) }))
+  )
+
+/** 429: `RateLimited` with a `Retry-After`, else `QuotaExceeded`. */
+export const tooManyRequests = (
+  response: HttpClientResponse.HttpClientResponse
+): Effect.Effect<never, QoeryError.QoeryError> =>
+  Effect.flatMap(Effect.all([lenientErrorBody(response), DateTime.now]), ([body, now]): Effect.Effect<
+    never,
+    QoeryError.QoeryError
+  > => {
+    const rateLimit = rateLimitInfo(response)
+    const retryAfter = parseRetryAfter(header(response, "retry-after"), now.epochMillis)
+    if (retryAfter !== undefined) {
+      return Effect.fail(
+        new QoeryError.RateLimited({
+          retryAfter,
+          ...(body ? { error: body.error } : {}),
+          ...(rateLimit ? { rateLimit } : {})
+        })
+      )
+    }
+    return Effect.fail(
+      new QoeryError.QuotaExceeded({
+        error: body?.error ?? "Too many requests",
+        ...(body?.resetDate ? { resetDate: body.resetDate } : {}),
+        ...(rateLimit ? { rateLimit } : {})
+      })
+    )
+  })
+
+/** 5xx: a `ServerError` whatever the body (proxies answer 502 in HTML). */
+export const serverError = (
+  response: HttpClientResponse.HttpClientResponse
+): Effect.Effect<never, QoeryError.QoeryError> =>
+  Effect.flatMap(lenientErrorBody(response), (body) =>
+    Effect.fail(
+      new QoeryError.ServerError({
+        status: response.status,
+        ...(body ? { error: body.error } : {}),
+        ...(body?.details ? { details: body.details } : {})
+      })
+    ))
+
+/** Any status the spec does not list for the operation. */
+export const unexpected = (
+  response: HttpClientResponse.HttpClientResponse,
+  listed: string
+): Effect.Effect<never, QoeryError.QoeryError> =>
+  Effect.zipRight(
+    Effect.ignore(response.text),
+    Effect.fail(
+      new QoeryError.ResponseError({
+        status: response.status,
+        description: `status ${response.status} is not one the spec lists for this operation (${listed})${
+          response.status >= 300 && response.status < 400 ? "; redirects are not followed" : ""
+        }`
+      })
+    )
+  )
