@@ -1,0 +1,486 @@
+import { JobStatus, QoeryClient, QoeryError } from "@effect-qoery/client"
+import { FetchHttpClient } from "@effect/platform"
+import { NodeHttpClient } from "@effect/platform-node"
+import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
+import { Duration, Effect, Either, Layer, Redacted, Stream } from "effect"
+import * as http from "node:http"
+import type { AddressInfo } from "node:net"
+
+const key = "sk-test-0123456789-secret"
+
+const status = {
+  job_id: "20251110_151628",
+  status: "processing",
+  query: "climate change statistics",
+  progress: {
+    current_step: "scraping",
+    rows_collected: 1250,
+    urls_processed: 8,
+    urls_total: 15,
+    last_updated: "2025-11-10T15:16:45Z"
+  },
+  urls: ["https://example.com/data1"],
+  csv_url: "/v0/datasets/20251110_151628/csv",
+  error: null,
+  started_at: "2025-11-10T15:16:28Z",
+  completed_at: null
+}
+
+type Handler = (req: http.IncomingMessage, res: http.ServerResponse, body: string) => void
+interface Seen {
+  readonly method: string
+  readonly url: string
+  readonly headers: http.IncomingHttpHeaders
+  readonly body: string
+}
+
+let handler: Handler = (_req, res) => json(res, 500, { error: "no handler" })
+const seen: Array<Seen> = []
+let server: http.Server
+let baseUrl = ""
+
+const json = (res: http.ServerResponse, code: number, body: unknown, headers: http.OutgoingHttpHeaders = {}) => {
+  res.writeHead(code, { "content-type": "application/json", ...headers })
+  res.end(JSON.stringify(body))
+}
+
+beforeAll(async () => {
+  server = http.createServer((req, res) => {
+    let body = ""
+    req.on("data", (c) => body += c)
+    req.on("end", () => {
+      seen.push({ method: req.method!, url: req.url!, headers: req.headers, body })
+      handler(req, res, body)
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+})
+afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())))
+
+const serve = (h: Handler) => {
+  handler = h
+  seen.length = 0
+}
+
+const clients = {
+  undici: NodeHttpClient.layerUndici,
+  fetch: FetchHttpClient.layer
+}
+
+const withClient = <A, E>(
+  f: (client: QoeryClient.Service) => Effect.Effect<A, E>,
+  options: Partial<QoeryClient.Options> = {},
+  http: Layer.Layer<import("@effect/platform").HttpClient.HttpClient> = clients.undici
+) =>
+  Effect.flatMap(QoeryClient.QoeryClient, f).pipe(
+    Effect.provide(QoeryClient.layer({ apiKey: key, baseUrl, ...options }).pipe(Layer.provide(http)))
+  )
+
+const failure = <A>(effect: Effect.Effect<A, QoeryError.QoeryError>) =>
+  Effect.map(Effect.either(effect), (e) => {
+    assert.isTrue(Either.isLeft(e), "expected a failure")
+    return (e as Either.Left<QoeryError.QoeryError, A>).left
+  })
+
+/** The key must never show in what an error prints, serializes or carries. */
+const assertNoKey = (error: unknown) => {
+  for (
+    const text of [String(error), JSON.stringify(error), (error as Error).message ?? "", (error as Error).stack ?? ""]
+  ) {
+    assert.notInclude(text, key)
+  }
+}
+
+for (const [name, httpLayer] of Object.entries(clients)) {
+  describe(`QoeryClient over ${name}`, () => {
+    it.effect("startJob POSTs the search as JSON with the key in x-api-key only", () =>
+      Effect.gen(function*() {
+        serve((_req, res) =>
+          json(res, 200, { job_id: "20251110_151628", status: "processing", polling_interval_ms: 1500 })
+        )
+        const started = yield* withClient((c) => c.startJob("climate change statistics"), {}, httpLayer)
+        assert.strictEqual(started.jobId, "20251110_151628")
+        assert.strictEqual(Duration.toMillis(started.pollingInterval), 1500)
+        const [request] = seen
+        assert.strictEqual(request!.method, "POST")
+        assert.strictEqual(request!.url, "/v0/datasets")
+        assert.deepStrictEqual(JSON.parse(request!.body), { search: "climate change statistics" })
+        assert.strictEqual(request!.headers["x-api-key"], key)
+        assert.notInclude(request!.url, key)
+        assert.isUndefined(request!.headers.authorization)
+      }))
+
+    it.effect("startJob with GET puts the search in the query", () =>
+      Effect.gen(function*() {
+        serve((_req, res) =>
+          json(res, 200, { job_id: "20251110_151628", status: "processing", polling_interval_ms: 900 })
+        )
+        yield* withClient((c) => c.startJob("a & b", { method: "GET" }), {}, httpLayer)
+        assert.strictEqual(seen[0]!.method, "GET")
+        assert.strictEqual(new URL(seen[0]!.url, baseUrl).searchParams.get("search"), "a & b")
+      }))
+
+    it.effect("getStatus decodes a status", () =>
+      Effect.gen(function*() {
+        serve((_req, res) => json(res, 200, status))
+        const s = yield* withClient((c) => c.getStatus("20251110_151628"), {}, httpLayer)
+        assert.instanceOf(s, JobStatus.Processing)
+        assert.strictEqual(seen[0]!.url, "/v0/datasets/20251110_151628")
+      }))
+
+    it.effect("downloadCsv streams the bytes", () =>
+      Effect.gen(function*() {
+        const csv = "url,title,value,dimension,timestamp\r\nhttps://a,\"x, y\",1,2020,\r\n"
+        serve((_req, res) => {
+          res.writeHead(200, { "content-type": "text/csv" })
+          res.end(csv)
+        })
+        const bytes = yield* withClient(
+          (c) => Stream.runCollect(Stream.decodeText(c.downloadCsv("20251110_151628"))),
+          {},
+          httpLayer
+        )
+        assert.strictEqual(Array.from(bytes).join(""), csv)
+        assert.strictEqual(seen[0]!.url, "/v0/datasets/20251110_151628/csv")
+      }))
+
+    it.effect("a CSV cut short of its Content-Length is a Truncated TransportError", () =>
+      Effect.gen(function*() {
+        serve((_req, res) => {
+          res.writeHead(200, { "content-type": "text/csv", "content-length": "1000" })
+          res.write("url,title,value,dimension,timestamp\n")
+          setTimeout(() => res.socket?.destroy(), 20)
+        })
+        const error = yield* failure(
+          withClient((c) => Stream.runDrain(c.downloadCsv("20251110_151628")), {}, httpLayer)
+        )
+        assert.strictEqual(error._tag, "TransportError")
+        assert.isTrue(QoeryError.isTransient(error))
+      }))
+
+    it.effect("a redirect is not followed, so the key goes nowhere else", () =>
+      Effect.gen(function*() {
+        serve((req, res) => {
+          if (req.url === "/elsewhere") return json(res, 200, status)
+          res.writeHead(307, { location: `${baseUrl.replace("127.0.0.1", "localhost")}/elsewhere` })
+          res.end()
+        })
+        const error = yield* failure(withClient((c) => c.getStatus("20251110_151628"), {}, httpLayer))
+        assert.strictEqual(error._tag, "ResponseError")
+        assert.deepStrictEqual(seen.map((s) => s.url), ["/v0/datasets/20251110_151628"])
+      }))
+
+    it.effect("usage, plans, health and apiInfo", () =>
+      Effect.gen(function*() {
+        serve((req, res) => {
+          switch (req.url) {
+            case "/v0/usage":
+              return json(res, 200, {
+                user_id: "u",
+                plan: "free",
+                totalUsage: 1,
+                totalErrors: 0,
+                endpointBreakdown: []
+              })
+            case "/v0/plans":
+              return json(res, 200, { plans: {}, default_plan: "free" })
+            case "/health":
+              return json(res, 200, { status: "ok", timestamp: "2025-11-10T15:16:28Z" })
+            default:
+              return json(res, 200, { message: "Datasets API", endpoints: {} })
+          }
+        })
+        const [usage, plans, health, info] = yield* withClient(
+          (c) => Effect.all([c.usage, c.plans, c.health, c.apiInfo]),
+          {},
+          httpLayer
+        )
+        assert.strictEqual(usage.plan, "free")
+        assert.strictEqual(plans.defaultPlan, "free")
+        assert.strictEqual(health.status, "ok")
+        assert.strictEqual(info.message, "Datasets API")
+        // health and plans need no key, so they do not get it
+        assert.isUndefined(seen.find((s) => s.url === "/health")!.headers["x-api-key"])
+        assert.isUndefined(seen.find((s) => s.url === "/v0/plans")!.headers["x-api-key"])
+      }))
+  })
+}
+
+describe("QoeryClient errors", () => {
+  const cases: ReadonlyArray<[string, Handler, string, (e: any) => void]> = [
+    [
+      "401",
+      (_q, r) => json(r, 401, { error: "Invalid API key", status: 401, details: "revoked" }),
+      "Unauthorized",
+      (e) => {
+        assert.strictEqual(e.error, "Invalid API key")
+        assert.include(e.message, "QOERY_API_KEY")
+      }
+    ],
+    ["404", (_q, r) => json(r, 404, { error: "Job not found", status: 404 }), "JobNotFound", (e) => {
+      assert.strictEqual(e.jobId, "20251110_151628")
+    }],
+    [
+      "429 without Retry-After",
+      (_q, r) =>
+        json(r, 429, { error: "Monthly quota exceeded", status: 429, reset_date: "2025-12-01T00:00:00Z" }, {
+          "x-ratelimit-limit": "100",
+          "x-ratelimit-remaining": "0"
+        }),
+      "QuotaExceeded",
+      (e) => {
+        assert.strictEqual(e.resetDate.epochMillis, Date.parse("2025-12-01T00:00:00Z"))
+        assert.deepStrictEqual(e.rateLimit, { limit: 100, remaining: 0 })
+        assert.include(e.message, "2025-12-01")
+        assert.isFalse(QoeryError.isTransient(e))
+      }
+    ],
+    [
+      "429 with Retry-After",
+      (_q, r) => json(r, 429, { error: "Slow down" }, { "retry-after": "7" }),
+      "RateLimited",
+      (e) => {
+        assert.strictEqual(Duration.toMillis(e.retryAfter), 7000)
+        assert.isTrue(QoeryError.isTransient(e))
+      }
+    ],
+    ["500", (_q, r) => json(r, 500, { error: "Error getting job status" }), "ServerError", (e) => {
+      assert.strictEqual(e.status, 500)
+      assert.strictEqual(e.error, "Error getting job status")
+      assert.isTrue(QoeryError.isTransient(e))
+    }],
+    [
+      "502 in HTML",
+      (_q, r) => {
+        r.writeHead(502, { "content-type": "text/html" })
+        r.end("<html>Bad gateway</html>")
+      },
+      "ServerError",
+      (e) => assert.strictEqual(e.status, 502)
+    ],
+    ["an unlisted status", (_q, r) => json(r, 418, { error: "teapot" }), "ResponseError", (e) => {
+      assert.strictEqual(e.status, 418)
+      assert.include(e.message, "418")
+    }],
+    [
+      "a redirect",
+      (_q, r) => {
+        r.writeHead(302, { location: "http://127.0.0.2:1/steal" })
+        r.end()
+      },
+      "ResponseError",
+      (e) => assert.include(e.message, "redirects are not followed")
+    ],
+    [
+      "a body that is not JSON",
+      (_q, r) => {
+        r.writeHead(200, { "content-type": "application/json" })
+        r.end("<html>oops")
+      },
+      "ResponseError",
+      (e) => {
+        assert.include(e.description, "expected a JobStatus as JSON")
+        assert.include(e.description, "<html>oops")
+      }
+    ],
+    [
+      "a body that breaks the schema",
+      (_q, r) => json(r, 200, { ...status, progress: { ...status.progress, rows_collected: -3 } }),
+      "ResponseError",
+      (e) => {
+        assert.include(e.description, "rows_collected")
+        assert.isDefined(e.cause)
+      }
+    ],
+    [
+      "the status of another job",
+      (_q, r) => json(r, 200, { ...status, job_id: "20251110_151629" }),
+      "ResponseError",
+      (e) => {
+        assert.include(e.description, "20251110_151629")
+      }
+    ],
+    [
+      "a 401 whose body is not JSON",
+      (_q, r) => {
+        r.writeHead(401)
+        r.end("nope")
+      },
+      "ResponseError",
+      (e) => assert.strictEqual(e.status, 401)
+    ],
+    ["a dropped connection", (q) => q.socket.destroy(), "TransportError", (e) => {
+      assert.strictEqual(e.reason, "Transport")
+      assert.isTrue(QoeryError.isTransient(e))
+    }]
+  ]
+  for (const [name, h, tag, check] of cases) {
+    it.effect(`${name} -> ${tag}`, () =>
+      Effect.gen(function*() {
+        serve(h)
+        const error = yield* failure(withClient((c) => c.getStatus("20251110_151628")))
+        assert.strictEqual(error._tag, tag)
+        check(error)
+        assertNoKey(error)
+      }))
+  }
+
+  it.effect("CSV 404 before the first rows is CsvNotReady; for an unknown job, JobNotFound", () =>
+    Effect.gen(function*() {
+      serve((_q, r) =>
+        json(r, 404, { error: "CSV not ready yet", status: 404, details: "The job is still processing." })
+      )
+      const notReady = yield* failure(withClient((c) => Stream.runDrain(c.downloadCsv("20251110_151628"))))
+      assert.strictEqual(notReady._tag, "CsvNotReady")
+      serve((_q, r) => json(r, 404, { error: "Job not found", status: 404 }))
+      const notFound = yield* failure(withClient((c) => Stream.runDrain(c.downloadCsv("20251110_151628"))))
+      assert.strictEqual(notFound._tag, "JobNotFound")
+    }))
+
+  it.effect("400 on start is BadRequest with the details", () =>
+    Effect.gen(function*() {
+      serve((_q, r) =>
+        json(r, 400, {
+          error: "Search parameter must be a non-empty string",
+          status: 400,
+          details: "at least 1 character"
+        })
+      )
+      const error = yield* failure(withClient((c) => c.startJob("x")))
+      assert.strictEqual(error._tag, "BadRequest")
+      assert.include(error.message, "at least 1 character")
+    }))
+
+  it.live("a response slower than the timeout is a Timeout TransportError, and the request is aborted", () =>
+    Effect.gen(function*() {
+      let closed = false
+      serve((req, res) => {
+        req.socket.on("close", () => closed = true)
+        setTimeout(() => json(res, 200, status), 2_000).unref()
+      })
+      const error = yield* failure(withClient((c) => c.getStatus("20251110_151628"), { timeout: "150 millis" }))
+      assert.strictEqual(error._tag, "TransportError")
+      assert.strictEqual((error as QoeryError.TransportError).reason, "Timeout")
+      yield* Effect.sleep("100 millis")
+      assert.isTrue(closed, "the connection of the timed out request is closed")
+    }))
+})
+
+describe("bad input fails before any request", () => {
+  const noRequest = <A>(effect: Effect.Effect<A, QoeryError.QoeryError>, field: string) =>
+    Effect.gen(function*() {
+      serve((_q, r) => json(r, 200, {}))
+      const error = yield* failure(effect)
+      assert.strictEqual(error._tag, "InvalidInput")
+      assert.strictEqual((error as QoeryError.InvalidInput).field, field)
+      assert.lengthOf(seen, 0)
+      return error
+    })
+
+  it.effect("empty, blank, too long and control-character searches", () =>
+    Effect.gen(function*() {
+      for (const search of ["", "   \t\n", "x".repeat(100_000), "a\u0000b", "a\u001bb"]) {
+        yield* noRequest(withClient((c) => c.startJob(search)), "search")
+      }
+    }))
+
+  it.effect("invalid job ids, with what a job id looks like", () =>
+    Effect.gen(function*() {
+      for (
+        const id of [
+          "",
+          " ",
+          "20251310_151628",
+          "20250230_000000",
+          "../../etc/passwd",
+          "9".repeat(10_000),
+          "２０２５１１１０_１５１６２８"
+        ]
+      ) {
+        const error = yield* noRequest(withClient((c) => c.getStatus(id)), "jobId")
+        assert.isBelow(error.message.length, 300)
+        yield* noRequest(withClient((c) => Stream.runDrain(c.downloadCsv(id))), "jobId")
+      }
+    }))
+
+  it.effect("a missing key on an endpoint that needs one", () =>
+    Effect.gen(function*() {
+      const error = yield* noRequest(
+        Effect.flatMap(QoeryClient.QoeryClient, (c) => c.getStatus("20251110_151628")).pipe(
+          Effect.provide(QoeryClient.layer({ baseUrl }).pipe(Layer.provide(NodeHttpClient.layerUndici)))
+        ),
+        "apiKey"
+      )
+      assert.include(error.message, "QOERY_API_KEY")
+    }))
+
+  const layerError = (options: QoeryClient.Options) =>
+    Effect.flip(
+      Layer.build(QoeryClient.layer(options).pipe(Layer.provide(NodeHttpClient.layerUndici))).pipe(Effect.scoped)
+    )
+
+  it.effect("base URLs that are not an http(s) origin", () =>
+    Effect.gen(function*() {
+      for (
+        const url of [
+          "ftp://api.qoery.com",
+          "not a url",
+          "https://user:pw@api.qoery.com",
+          "https://api.qoery.com/v0",
+          "https://api.qoery.com/?x=1",
+          "file:///etc/passwd"
+        ]
+      ) {
+        const error = yield* layerError({ baseUrl: url, apiKey: key })
+        assert.strictEqual(error.field, "baseUrl", url)
+        assertNoKey(error)
+      }
+    }))
+
+  it.effect("the key is not sent over plain http to a host that is not loopback, unless allowed", () =>
+    Effect.gen(function*() {
+      const error = yield* layerError({ baseUrl: "http://api.example.com", apiKey: key })
+      assert.include(error.message, "plain http")
+      const ok = yield* Effect.either(
+        Layer.build(
+          QoeryClient.layer({ baseUrl: "http://api.example.com", apiKey: key, allowInsecureKey: true }).pipe(
+            Layer.provide(NodeHttpClient.layerUndici)
+          )
+        ).pipe(Effect.scoped)
+      )
+      assert.isTrue(Either.isRight(ok))
+    }))
+
+  it.effect("a Redacted key works and an empty one is refused", () =>
+    Effect.gen(function*() {
+      serve((_req, res) => json(res, 200, status))
+      yield* withClient((c) => c.getStatus("20251110_151628"), { apiKey: Redacted.make(key) })
+      assert.strictEqual(seen[0]!.headers["x-api-key"], key)
+      const error = yield* layerError({ baseUrl, apiKey: "" })
+      assert.strictEqual(error.field, "apiKey")
+    }))
+
+  it.effect("zero and negative timeouts are refused", () =>
+    Effect.gen(function*() {
+      for (const timeout of [0, -5, Number.NaN]) {
+        const error = yield* layerError({ baseUrl, apiKey: key, timeout })
+        assert.strictEqual(error.field, "timeout")
+      }
+    }))
+})
+
+describe("layerConfig", () => {
+  it.effect("reads QOERY_API_KEY and QOERY_BASE_URL", () =>
+    Effect.gen(function*() {
+      serve((_req, res) => json(res, 200, status))
+      const { ConfigProvider } = yield* Effect.promise(() => import("effect"))
+      yield* Effect.flatMap(QoeryClient.QoeryClient, (c) => c.getStatus("20251110_151628")).pipe(
+        Effect.provide(QoeryClient.layerConfig.pipe(Layer.provide(NodeHttpClient.layerUndici))),
+        Effect.withConfigProvider(
+          ConfigProvider.fromMap(new Map([["QOERY_API_KEY", key], ["QOERY_BASE_URL", baseUrl]]))
+        )
+      )
+      assert.strictEqual(seen[0]!.headers["x-api-key"], key)
+    }))
+})
