@@ -6,8 +6,11 @@
  */
 import type * as DateTime from "effect/DateTime"
 import * as Duration from "effect/Duration"
+import * as Either from "effect/Either"
 import { dual } from "effect/Function"
+import type * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
+import * as FastStatus from "./internal/fastStatus.js"
 import { Timestamp } from "./internal/timestamp.js"
 import { JobId } from "./JobId.js"
 
@@ -58,6 +61,8 @@ const common = {
   startedAt: Schema.propertySignature(Timestamp).pipe(Schema.fromKey("started_at"))
 }
 
+const defaultError = "The job failed (the service gave no message)"
+
 const endedAt = Schema.optionalWith(Timestamp, { exact: true, nullable: true }).pipe(Schema.fromKey("completed_at"))
 
 /**
@@ -93,10 +98,7 @@ export class Completed extends Schema.Class<Completed>("Completed")({
 export class Failed extends Schema.Class<Failed>("Failed")({
   status: Schema.tag("error"),
   ...common,
-  error: Schema.optionalWith(Schema.String, {
-    nullable: true,
-    default: () => "The job failed (the service gave no message)"
-  }),
+  error: Schema.optionalWith(Schema.String, { nullable: true, default: () => defaultError }),
   completedAt: endedAt
 }) {}
 
@@ -218,3 +220,33 @@ export class JobStarted extends Schema.Class<JobStarted>("JobStarted")({
   pollingInterval: Schema.propertySignature(Schema.NonNegativeInt.pipe(Schema.compose(Schema.DurationFromMillis)))
     .pipe(Schema.fromKey("polling_interval_ms"))
 }) {}
+
+const decodeSchema = Schema.decodeUnknownEither(JobStatus, { errors: "all" })
+const decodeFast = FastStatus.make({ JobProgress, Processing, Completed, Failed, defaultError })
+
+/**
+ * Decodes a status from its wire JSON value, with full validation. A
+ * hand-written fast path does the work when the input is valid (about four
+ * times faster, see BENCHMARKS.md); the schema runs when it is not, and gives
+ * the error with its path.
+ *
+ * @since 0.1.0
+ * @category decoding
+ */
+export const decodeUnknown = (input: unknown): Either.Either<JobStatus, ParseResult.ParseError> => {
+  const fast = decodeFast(input)
+  return fast === undefined ? decodeSchema(input) : Either.right(fast)
+}
+
+/**
+ * Decodes the JSON text of a status (what `GET /v0/datasets/{job_id}` sends),
+ * throwing a `ParseError` or a `SyntaxError` when it is not one.
+ *
+ * @since 0.1.0
+ * @category decoding
+ */
+export const decodeJson = (text: string): JobStatus => {
+  const result = decodeUnknown(JSON.parse(text))
+  if (result._tag === "Right") return result.right
+  throw result.left
+}

@@ -19,7 +19,8 @@ import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import * as Responses from "./internal/responses.js"
 import * as JobId from "./JobId.js"
-import { JobStarted, JobStatus } from "./JobStatus.js"
+import * as JobStatusModule from "./JobStatus.js"
+import { JobStarted, type JobStatus } from "./JobStatus.js"
 import { ApiInfo, HealthResponse, PlansResponse, UsageStats } from "./Payloads.js"
 import * as QoeryError from "./QoeryError.js"
 
@@ -266,7 +267,7 @@ export const make = (options: Options = {}): Effect.Effect<Service, QoeryError.I
         const status = yield* call(
           request,
           HttpClientResponse.matchStatus({
-            200: (r) => Responses.decodeBody(r, JobStatus, "a JobStatus"),
+            200: (r) => Responses.decodeBodyWith(r, JobStatusModule.decodeUnknown, "a JobStatus"),
             401: Responses.unauthorized,
             404: (r) => notFound(r, id),
             429: Responses.tooManyRequests,

@@ -52,8 +52,15 @@ export const decodeBody = <A, I>(
   response: HttpClientResponse.HttpClientResponse,
   schema: Schema.Schema<A, I>,
   what: string
+): Effect.Effect<A, QoeryError.QoeryError> =>
+  decodeBodyWith(response, Schema.decodeUnknownEither(schema, { errors: "all" }), what)
+
+/** As `decodeBody`, with a decoding function (the fast status decoder). */
+export const decodeBodyWith = <A>(
+  response: HttpClientResponse.HttpClientResponse,
+  decode: (input: unknown) => Either.Either<A, ParseResult.ParseError>,
+  what: string
 ): Effect.Effect<A, QoeryError.QoeryError> => {
-  const decode = Schema.decodeUnknownEither(schema, { errors: "all" })
   return Effect.flatMap(
     Effect.mapError(response.text, fromHttpClientError),
     (text) => {
