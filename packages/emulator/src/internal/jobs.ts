@@ -1,0 +1,131 @@
+import * as JobId from "@effect-qoery/client/JobId"
+import type * as JobStatus from "@effect-qoery/client/JobStatus"
+import * as Dataset from "../Dataset.js"
+
+/** A job as stored: what its state is computed from. */
+export interface Job {
+  readonly id: string
+  readonly query: string
+  readonly startedAt: number
+  /** Set once a status response said `completed` or `error`. */
+  terminalServed: boolean
+}
+
+/** Where a job's timeline starts each step, as fractions of the job duration. */
+export const boundaries = {
+  searching: 0.1,
+  scraping: 0.3,
+  processing: 0.7,
+  finalizing: 0.85,
+  /** A failing query stops here, in the middle of `scraping`. */
+  failure: 0.5
+} as const
+
+/** The state of a job at a moment, in wire terms. */
+export interface State {
+  readonly status: "processing" | "completed" | "error"
+  readonly step: JobStatus.Step
+  readonly urlsTotal: number
+  readonly urlsProcessed: number
+  readonly rowsCollected: number
+  /** Epoch millis of the last change. */
+  readonly lastUpdated: number
+  /** Epoch millis the job ended, for `completed` and `error`. */
+  readonly endedAt: number | undefined
+  readonly error: string | undefined
+}
+
+/**
+ * The state of a job `now`, from its start time and the job duration: no
+ * timers, so ten thousand jobs cost only their memory.
+ */
+export const stateAt = (job: Job, now: number, duration: number): State => {
+  const plan = Dataset.plan(job.query)
+  const fails = Dataset.willFail(job.query)
+  const urlCount = plan.urls.length
+  const rowCount = plan.rows.length
+  const elapsed = Math.max(0, now - job.startedAt)
+  const raw = duration <= 0 ? 1 : elapsed / duration
+  const end = fails ? boundaries.failure : 1
+  const f = Math.min(raw, end)
+  const terminal = raw >= end
+
+  let step: JobStatus.Step
+  let urlsTotal: number
+  let rowsCollected: number
+  let changedAt: number
+  if (f < boundaries.searching) {
+    step = "initializing"
+    urlsTotal = 0
+    rowsCollected = 0
+    changedAt = 0
+  } else if (f < boundaries.scraping) {
+    step = "searching"
+    const p = (f - boundaries.searching) / (boundaries.scraping - boundaries.searching)
+    urlsTotal = Math.min(urlCount, Math.floor(urlCount * p))
+    rowsCollected = 0
+    changedAt = boundaries.searching + (boundaries.scraping - boundaries.searching) * urlsTotal / urlCount
+  } else if (f < boundaries.processing || (fails && terminal)) {
+    step = "scraping"
+    urlsTotal = urlCount
+    const p = (f - boundaries.scraping) / (boundaries.processing - boundaries.scraping)
+    rowsCollected = Math.min(rowCount, Math.floor(rowCount * p))
+    changedAt = terminal
+      ? f
+      : boundaries.scraping + (boundaries.processing - boundaries.scraping) * rowsCollected / rowCount
+  } else {
+    step = f < boundaries.finalizing ? "processing" : "finalizing"
+    urlsTotal = urlCount
+    rowsCollected = rowCount
+    changedAt = terminal ? 1 : step === "processing" ? boundaries.processing : boundaries.finalizing
+  }
+  let urlsProcessed = 0
+  if (step === "processing" || step === "finalizing") {
+    urlsProcessed = urlCount
+  } else if (step === "scraping") {
+    while (urlsProcessed < urlCount && plan.cumulativeRows[urlsProcessed]! <= rowsCollected) urlsProcessed++
+  }
+  const endedAt = terminal ? job.startedAt + Math.floor(end * Math.max(0, duration)) : undefined
+  const lastUpdated = endedAt ?? Math.min(now, job.startedAt + Math.floor(changedAt * duration))
+  return {
+    status: terminal ? (fails ? "error" : "completed") : "processing",
+    step,
+    urlsTotal,
+    urlsProcessed,
+    rowsCollected,
+    lastUpdated: Math.max(job.startedAt, lastUpdated),
+    endedAt,
+    error: terminal && fails
+      ? `Failed to scrape URL: Connection timeout (${plan.urls[urlsProcessed] ?? plan.urls[0]})`
+      : undefined
+  }
+}
+
+/** The jobs of one emulator, and the ids they were given. */
+export interface Store {
+  readonly start: (query: string, now: number) => Job
+  readonly get: (id: string) => Job | undefined
+  readonly size: () => number
+}
+
+/**
+ * Ids are the start second (`YYYYMMDD_HHMMSS`, UTC); when that second is
+ * taken, the next free one. Seconds are only ever handed out in increasing
+ * order, so ids never collide and are always real calendar times.
+ */
+export const makeStore = (): Store => {
+  const jobs = new Map<string, Job>()
+  let lastSecond = -Infinity
+  return {
+    start: (query, now) => {
+      const second = Math.max(Math.floor(now / 1000), lastSecond + 1)
+      lastSecond = second
+      const id = JobId.fromDate(new Date(second * 1000))
+      const job: Job = { id, query, startedAt: now, terminalServed: false }
+      jobs.set(id, job)
+      return job
+    },
+    get: (id) => jobs.get(id),
+    size: () => jobs.size
+  }
+}
