@@ -1,0 +1,23 @@
+#!/usr/bin/env node
+import * as NodeContext from "@effect/platform-node/NodeContext"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import { ExitCode, main } from "./Cli.js"
+
+main(process.argv).pipe(
+  Effect.provide(NodeContext.layer),
+  NodeRuntime.runMain({
+    disableErrorReporting: false,
+    teardown: (exit, onExit) => {
+      const code = Exit.isSuccess(exit)
+        ? exit.value as number
+        : Cause.isInterruptedOnly(exit.cause)
+        ? ExitCode.Interrupted
+        : 1
+      process.exitCode = code
+      onExit(code)
+    }
+  })
+)
