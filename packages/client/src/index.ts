@@ -22,3 +22,8 @@ export * as QoeryClient from "./QoeryClient.js"
  * @since 0.1.0
  */
 export * as QoeryError from "./QoeryError.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as JobWatcher from "./JobWatcher.js"
