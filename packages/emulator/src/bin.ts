@@ -107,11 +107,9 @@ const program = Effect.gen(function*() {
   const emulator = yield* Emulator.Emulator
   process.stdout.write(`${emulator.baseUrl}\n`)
   process.stderr.write(
-    `qoery-emulator: serving the Qoery API at ${emulator.baseUrl} (keys: ${
-      options.apiKeys!.length
-    }, job duration ${Duration.format(Duration.decode(options.jobDuration!))}${
-      options.admin ? ", admin on" : ""
-    }); Ctrl-C stops it\n`
+    `qoery-emulator: serving the Qoery API at ${emulator.baseUrl} (keys: ${options.apiKeys!.length}, job duration ${
+      Duration.format(Duration.decode(options.jobDuration!))
+    }${options.admin ? ", admin on" : ""}); Ctrl-C stops it\n`
   )
   return yield* Effect.never
 })

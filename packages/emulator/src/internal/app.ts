@@ -10,6 +10,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
+import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import type * as Http from "node:http"
@@ -650,7 +651,9 @@ export const make = (config: Config): Instance => {
         if (Either.isLeft(text)) return fail(413, "Request body too large")
         const decoded = decodeAdmin(text.right)
         if (Either.isLeft(decoded)) {
-          return fail(400, "Invalid fault plan", JSON.stringify(decoded.left.message))
+          const issues = ParseResult.ArrayFormatter.formatErrorSync(decoded.left)
+            .map((issue) => `${issue.path.join(".") || "body"}: ${issue.message}`)
+          return fail(400, "Invalid fault plan", [...new Set(issues)].slice(0, 5).join("; "))
         }
         injector.set(decoded.right.route, decoded.right.plan ?? undefined)
         return json(200, { route: decoded.right.route, plan: decoded.right.plan })
@@ -779,14 +782,18 @@ export const make = (config: Config): Instance => {
   return { app, injector, stats, expectedCsv, jobCount: store.size }
 }
 
-const faultMessage = (status: number) =>
-  status === 429
-    ? "Too many requests"
-    : status >= 500
-    ? "Internal server error"
-    : status === 401
-    ? "Invalid API key"
-    : "Injected fault"
+const faultMessages: Record<number, string> = {
+  400: "Bad request",
+  401: "Invalid API key",
+  404: "Not found",
+  429: "Too many requests",
+  500: "Internal server error",
+  502: "Bad gateway",
+  503: "Service unavailable",
+  504: "Gateway timeout"
+}
+
+const faultMessage = (status: number) => faultMessages[status] ?? `Injected fault (HTTP ${status})`
 
 const nextSecondId = (id: string): string => {
   const d = new Date(
