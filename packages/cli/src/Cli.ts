@@ -35,8 +35,7 @@ export const ExitCode = Failure.ExitCode
  */
 export const version = "0.1.0"
 
-const describe = (text: string, example: string) =>
-  HelpDoc.blocks([HelpDoc.p(text), HelpDoc.p(`Example: ${example}`)])
+const describe = (text: string, example: string) => HelpDoc.blocks([HelpDoc.p(text), HelpDoc.p(`Example: ${example}`)])
 
 const duration = (name: string, description: string) =>
   Options.text(name).pipe(
@@ -131,7 +130,10 @@ const emulator = Command.make("emulator", {
     Options.withDescription("The port to listen on (0 picks a free one)."),
     Options.withDefault(8787)
   ),
-  host: Options.text("host").pipe(Options.withDescription("The address to listen on."), Options.withDefault("127.0.0.1")),
+  host: Options.text("host").pipe(
+    Options.withDescription("The address to listen on."),
+    Options.withDefault("127.0.0.1")
+  ),
   jobDuration: duration("job-duration", "How long a job takes, e.g. 30s (default: 20s).").pipe(
     Options.map((d) => d._tag === "Some" ? d.value : Durations.parse("20s").pipe(Either.getOrThrow))
   )

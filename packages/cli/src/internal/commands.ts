@@ -31,7 +31,10 @@ export interface WatchFlags {
 
 const watchOptions = (flags: WatchFlags, progress: Output.Progress) => ({
   // An explicit --interval wins over the server's hint.
-  ...Option.match(flags.interval, { onNone: () => ({}), onSome: (interval) => ({ interval, pollingInterval: interval }) }),
+  ...Option.match(flags.interval, {
+    onNone: () => ({}),
+    onSome: (interval) => ({ interval, pollingInterval: interval })
+  }),
   ...Option.match(flags.timeout, { onNone: () => ({}), onSome: (timeout) => ({ timeout }) }),
   onRetry: (info: Output.RetryInfo) => progress.retry(info)
 })
@@ -177,7 +180,9 @@ export const run = (
                   ...(connection.embedded ? { embedded: true } : {})
                 }).pipe(
                   Effect.catchAll((error) =>
-                    output.message(`warning: could not journal the job (${error.message}); \`qoery resume\` will not know it.`)
+                    output.message(
+                      `warning: could not journal the job (${error.message}); \`qoery resume\` will not know it.`
+                    )
                   )
                 )
                 yield* output.message(`Started job ${started.jobId} for ${JSON.stringify(search)}.`)
@@ -205,7 +210,8 @@ export const watch = (args: WatchFlags & Connection.Flags & { readonly jobId: st
         if (status.status === "error") {
           return yield* new JobEndedInError({ jobId, error: status.error, rows: status.progress.rowsCollected })
         }
-        const line = `Job ${jobId} completed: ${status.progress.rowsCollected} rows. Save them with \`qoery csv ${jobId} --out FILE\`.`
+        const line =
+          `Job ${jobId} completed: ${status.progress.rowsCollected} rows. Save them with \`qoery csv ${jobId} --out FILE\`.`
         yield* output.json ? output.message(line) : output.result(line)
       })))
   })
@@ -231,8 +237,11 @@ export const status = (args: Connection.Flags & { readonly jobId: string; readon
   Effect.gen(function*() {
     const jobId = yield* validJobId(args.jobId)
     const output = Output.make({ json: args.json })
-    const current = yield* withClient(args, output, () =>
-      Effect.flatMap(QoeryClient.QoeryClient, (client) => client.getStatus(jobId)))
+    const current = yield* withClient(
+      args,
+      output,
+      () => Effect.flatMap(QoeryClient.QoeryClient, (client) => client.getStatus(jobId))
+    )
     if (output.json) yield* output.result(Output.wire(current))
     else for (const line of describeStatus(current)) yield* output.result(line)
     if (current.status === "error") return yield* new Reported({ code: Failure.ExitCode.JobFailed })
@@ -267,7 +276,9 @@ export const csv = (args: Connection.Flags & { readonly jobId: string; readonly 
         const out = path.resolve(args.out.value)
         const saved = yield* saveCsv(jobId, out)
         yield* output.message(
-          `Wrote ${saved.rows} rows × ${saved.columns} columns to ${displayPath(path, out)} (${kb(saved.bytes)})${partial}.`
+          `Wrote ${saved.rows} rows × ${saved.columns} columns to ${displayPath(path, out)} (${
+            kb(saved.bytes)
+          })${partial}.`
         )
       }))
   })
@@ -281,7 +292,9 @@ export const usage = (args: Connection.Flags & { readonly json: boolean }) =>
     yield* output.result(`plan    ${stats.plan}`)
     yield* output.result(`calls   ${stats.totalUsage} this month, ${stats.totalErrors} errors`)
     for (const e of stats.endpointBreakdown) {
-      yield* output.result(`  ${e.endpoint.padEnd(28)} ${String(e.calls).padStart(6)} / ${e.limit}  (${e.errors} errors)`)
+      yield* output.result(
+        `  ${e.endpoint.padEnd(28)} ${String(e.calls).padStart(6)} / ${e.limit}  (${e.errors} errors)`
+      )
     }
   })
 /** `qoery plans` */
@@ -305,9 +318,10 @@ export const health = (args: Connection.Flags & { readonly json: boolean }) =>
   Effect.gen(function*() {
     const output = Output.make({ json: args.json })
     const response = yield* withClient(args, output, (connection) =>
-      Effect.flatMap(QoeryClient.QoeryClient, (c) => c.health).pipe(
-        Effect.map((health) => ({ health, baseUrl: connection.baseUrl }))
-      ))
+      Effect.flatMap(QoeryClient.QoeryClient, (c) =>
+        c.health).pipe(
+          Effect.map((health) => ({ health, baseUrl: connection.baseUrl }))
+        ))
     if (output.json) {
       return yield* output.result(JSON.stringify(Schema.encodeSync(Payloads.HealthResponse)(response.health)))
     }
@@ -327,7 +341,9 @@ export const emulator = (
       const running = Context.get(context, Emulator.Emulator)
       yield* output.result(`Qoery emulator listening on ${running.baseUrl}`)
       yield* output.message(
-        `Jobs take ${Durations.short(args.jobDuration)}. Use it with:\n  export QOERY_BASE_URL=${running.baseUrl} QOERY_API_KEY=${Emulator.demoApiKey}\nCtrl-C stops it.`
+        `Jobs take ${
+          Durations.short(args.jobDuration)
+        }. Use it with:\n  export QOERY_BASE_URL=${running.baseUrl} QOERY_API_KEY=${Emulator.demoApiKey}\nCtrl-C stops it.`
       )
       return yield* Effect.never
     }))
@@ -347,7 +363,9 @@ export const resume = (args: WatchFlags & Connection.Flags) =>
     for (const entry of pending) {
       if (entry.embedded === true) {
         yield* output.message(
-          `Job ${entry.jobId} (${JSON.stringify(entry.search)}) ran on an embedded emulator that stopped with its command; it cannot be recovered. Run it again: qoery run ${
+          `Job ${entry.jobId} (${
+            JSON.stringify(entry.search)
+          }) ran on an embedded emulator that stopped with its command; it cannot be recovered. Run it again: qoery run ${
             JSON.stringify(entry.search)
           }`
         )

@@ -166,7 +166,10 @@ export const explain = (error: unknown, context: { readonly baseUrl?: string | u
       const e = error as QoeryError.ServerError
       return {
         code: ExitCode.Api,
-        lines: [`error: ${where} failed: ${e.message}.`, "  Try again in a moment; `qoery health` says whether it is up."]
+        lines: [
+          `error: ${where} failed: ${e.message}.`,
+          "  Try again in a moment; `qoery health` says whether it is up."
+        ]
       }
     }
     case "TransportError": {
@@ -198,7 +201,9 @@ export const explain = (error: unknown, context: { readonly baseUrl?: string | u
       const last = lastStatusOf(e.lastStatus)
       const at = last === undefined
         ? ""
-        : ` It was at ${last.status === "processing" ? last.progress.currentStep : last.status}, ${last.progress.rowsCollected} rows.`
+        : ` It was at ${
+          last.status === "processing" ? last.progress.currentStep : last.status
+        }, ${last.progress.rowsCollected} rows.`
       const after = e.elapsed === undefined ? "" : ` after ${Durations.short(Duration.decode(e.elapsed))}`
       return {
         code: ExitCode.Timeout,

@@ -34,7 +34,10 @@ const clearLine = "\r\x1b[2K"
 
 let liveLine: string | undefined
 
-const width = (streams: Streams) => Math.max(20, (streams.stderr.columns ?? 80) - 1)
+const width = (streams: Streams) => {
+  const columns = streams.stderr.columns
+  return columns === undefined || columns < 20 ? 99 : columns - 1
+}
 
 const fit = (line: string, columns: number) => line.length > columns ? line.slice(0, columns - 1) + "…" : line
 
