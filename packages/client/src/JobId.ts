@@ -83,6 +83,15 @@ export const describe = (error: ParseResult.ParseError): string =>
 export const decode = (input: unknown): Either.Either<JobId, ParseResult.ParseError> => decodeEither(input)
 
 /**
+ * The same test as `is`, without going through the schema: it runs on every
+ * request.
+ *
+ * @internal
+ */
+export const isFast = (u: unknown): u is JobId =>
+  typeof u === "string" && pattern.test(u) && calendarProblem(u) === undefined
+
+/**
  * Whether a value is a valid job id.
  *
  * @since 0.1.0

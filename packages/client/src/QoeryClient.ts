@@ -18,6 +18,7 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import * as Responses from "./internal/responses.js"
+import * as Timeout from "./internal/timeout.js"
 import * as JobId from "./JobId.js"
 import * as JobStatusModule from "./JobStatus.js"
 import { JobStarted, type JobStatus } from "./JobStatus.js"
@@ -155,7 +156,7 @@ export const validateSearch = (search: unknown): Either.Either<string, QoeryErro
  * @category constructors
  */
 export const validateJobId = (jobId: unknown): Either.Either<JobId.JobId, QoeryError.InvalidInput> =>
-  Either.mapLeft(
+  JobId.isFast(jobId) ? Either.right(jobId) : Either.mapLeft(
     JobId.decode(jobId),
     (error) => new QoeryError.InvalidInput({ field: "jobId", description: JobId.describe(error) })
   )
@@ -230,10 +231,7 @@ export const make = (options: Options = {}): Effect.Effect<Service, QoeryError.I
     const call = <A>(
       request: HttpClientRequest.HttpClientRequest,
       handle: (response: HttpClientResponse.HttpClientResponse) => Effect.Effect<A, QoeryError.QoeryError>
-    ) =>
-      Effect.flatMap(send(request), handle).pipe(
-        Effect.timeoutFail({ duration: timeout, onTimeout: timedOut(request) })
-      )
+    ) => Timeout.timeoutFail(Effect.flatMap(send(request), handle), timeout, timedOut(request))
 
     const span = (name: string, attributes: Record<string, unknown> = {}) =>
       Effect.withSpan(`QoeryClient.${name}`, { attributes, captureStackTrace: false })
