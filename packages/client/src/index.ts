@@ -1,6 +1,11 @@
 /**
  * @since 0.1.0
  */
+export * as DatasetCsv from "./DatasetCsv.js"
+
+/**
+ * @since 0.1.0
+ */
 export * as JobId from "./JobId.js"
 
 /**

@@ -1,0 +1,77 @@
+/**
+ * Stream plumbing for the CSV parser: one channel step per upstream chunk,
+ * never one effect per row.
+ *
+ * @internal
+ */
+import * as Channel from "effect/Channel"
+import * as Chunk from "effect/Chunk"
+import * as Stream from "effect/Stream"
+import type { Failure, ParserOptions } from "./csvParser.js"
+import { CsvParser } from "./csvParser.js"
+
+/** A stateful chunk-to-chunk step that may stop with an error; `end` runs once upstream is done. */
+export interface Transducer<A, B, E> {
+  readonly step: (input: Chunk.Chunk<A>, out: Array<B>) => E | undefined
+  readonly end: (out: Array<B>) => E | undefined
+}
+
+const emit = <B>(out: Array<B>) => out.length === 0 ? Channel.void : Channel.write(Chunk.unsafeFromArray(out))
+
+/** Runs a transducer over a stream: what it produced before an error is still emitted, then the stream fails. */
+export const transduce =
+  <A, B, E2>(make: () => Transducer<A, B, E2>) => <E, R>(self: Stream.Stream<A, E, R>): Stream.Stream<B, E | E2, R> => {
+    const channel = Channel.suspend(() => {
+      const transducer = make()
+      const loop: Channel.Channel<Chunk.Chunk<B>, Chunk.Chunk<A>, E | E2, E, unknown, unknown> = Channel
+        .readWithCause({
+          onInput: (input: Chunk.Chunk<A>) => {
+            const out: Array<B> = []
+            const error = transducer.step(input, out)
+            if (error !== undefined) return Channel.zipRight(emit(out), Channel.fail(error))
+            return out.length === 0 ? loop : Channel.zipRight(Channel.write(Chunk.unsafeFromArray(out)), loop)
+          },
+          onFailure: Channel.failCause,
+          onDone: () => {
+            const out: Array<B> = []
+            const error = transducer.end(out)
+            return error === undefined ? emit(out) : Channel.zipRight(emit(out), Channel.fail(error))
+          }
+        })
+      return loop
+    })
+    return Stream.pipeThroughChannel(self, channel)
+  }
+
+/** How the parser's failures and an input cut mid row become errors. */
+export interface ParseHooks<E2> {
+  readonly failure: (failure: Failure) => E2
+  /** When set, input that does not end at the end of a row fails with this instead (a download cut short). */
+  readonly cutMidRow?: ((line: number) => E2) | undefined
+}
+
+/** Bytes to records: streaming UTF-8 decoding (characters split across chunks, BOM) and the parser. */
+export const parseBytes = <E2>(options: ParserOptions, hooks: ParseHooks<E2>) =>
+  transduce<Uint8Array, Record<string, string>, E2>(() => {
+    const parser = new CsvParser(options)
+    // The BOM is stripped by the parser, so that it goes whichever decoder is used.
+    const decoder = new TextDecoder("utf-8", { ignoreBOM: true })
+    const check = () => parser.failure === undefined ? undefined : hooks.failure(parser.failure)
+    return {
+      step: (input, out) => {
+        for (const bytes of input) {
+          parser.feed(decoder.decode(bytes, { stream: true }), out)
+          if (parser.failure !== undefined) return check()
+        }
+        return undefined
+      },
+      end: (out) => {
+        parser.feed(decoder.decode(), out)
+        if (parser.failure === undefined && hooks.cutMidRow !== undefined && !parser.atRowBoundary) {
+          return hooks.cutMidRow(parser.currentRowLine)
+        }
+        parser.end(out)
+        return check()
+      }
+    }
+  })
