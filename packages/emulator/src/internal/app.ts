@@ -480,12 +480,17 @@ export const make = (config: Config): Instance => {
   const status = (id: string, now: number, headers: Record<string, string>): Outcome => {
     const job = store.get(id)
     if (job === undefined) return jobNotFound(id, headers)
-    const { body, state } = statusBody(job, now, duration)
+    const state = stateAt(job, now, duration)
     if (state.status !== "processing") {
       if (job.terminalServed) statusRequestsAfterTerminal++
       job.terminalServed = true
     }
-    return json(200, body, headers)
+    // Encoding costs more than the rest of a poll: reuse the body while the state has not changed.
+    const cacheKey = `${state.status}|${state.step}|${state.urlsTotal}|${state.rowsCollected}|${state.lastUpdated}`
+    if (job.cached === undefined || job.cached.key !== cacheKey) {
+      job.cached = { key: cacheKey, body: JSON.stringify(statusBody(job, now, duration).body) }
+    }
+    return { status: 200, body: job.cached.body, contentType: jsonType, headers }
   }
 
   const csv = (id: string, now: number, headers: Record<string, string>): Outcome => {

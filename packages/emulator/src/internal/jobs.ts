@@ -9,6 +9,8 @@ export interface Job {
   readonly startedAt: number
   /** Set once a status response said `completed` or `error`. */
   terminalServed: boolean
+  /** The last status body sent, and the state it was for. */
+  cached?: { readonly key: string; readonly body: string } | undefined
 }
 
 /** Where a job's timeline starts each step, as fractions of the job duration. */
