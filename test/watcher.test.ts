@@ -1,0 +1,246 @@
+/**
+ * JobWatcher end to end: the client over undici against the emulator on
+ * loopback, with scripted faults.
+ */
+import { JobStatus, JobWatcher, QoeryClient } from "@effect-qoery/client"
+import type { QoeryError } from "@effect-qoery/client"
+import { Emulator, Faults } from "@effect-qoery/emulator"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import { assert, layer } from "@effect/vitest"
+import { Cause, Chunk, Clock, Duration, Effect, Either, Exit, Layer, Stream } from "effect"
+
+const EmulatorLive = Emulator.layer({ jobDuration: "400 millis", pollingInterval: "25 millis", quota: 10_000_000 })
+
+const ClientLive = Layer.unwrapEffect(
+  Effect.map(
+    Emulator.Emulator,
+    (emulator) => QoeryClient.layer({ apiKey: Emulator.demoApiKey, baseUrl: emulator.baseUrl })
+  )
+).pipe(Layer.provide(NodeHttpClient.layerUndici))
+
+const Env = ClientLive.pipe(Layer.provideMerge(EmulatorLive))
+
+/** Fast enough for tests: the emulator suggests 25 ms, retries start at 20 ms. */
+const fast: JobWatcher.WatchOptions = { interval: 25, minInterval: 10, retry: { base: 20 } }
+
+const start = (search: string) => Effect.flatMap(QoeryClient.QoeryClient, (client) => client.startJob(search))
+
+/** Runs a watch to its end: the statuses it emitted, and how it ended. */
+const outcome = <E>(stream: Stream.Stream<JobStatus.JobStatus, E, QoeryClient.QoeryClient>) =>
+  Effect.gen(function*() {
+    const elements = Chunk.toReadonlyArray(yield* Stream.runCollect(Stream.either(stream)))
+    const statuses = elements.filter(Either.isRight).map((e) => e.right)
+    const error = elements.find(Either.isLeft)?.left
+    return { statuses, error }
+  })
+
+const afterTerminal = Effect.map(
+  Effect.flatMap(Emulator.Emulator, (e) => e.stats),
+  (s) => s.statusRequestsAfterTerminal
+)
+
+/** Each test starts with no faults and checks that nothing was requested after a terminal status. */
+const fresh = <A, E, R>(test: Effect.Effect<A, E, R>) =>
+  Effect.gen(function*() {
+    const emulator = yield* Emulator.Emulator
+    yield* emulator.clearFaults
+    const before = yield* afterTerminal
+    const result = yield* test
+    yield* emulator.clearFaults
+    assert.strictEqual(yield* afterTerminal, before, "a status was requested after a terminal status")
+    return result
+  })
+
+const assertEnded = (statuses: ReadonlyArray<JobStatus.JobStatus>, jobId: string, status: "completed" | "error") => {
+  assert.isAbove(statuses.length, 0)
+  assert.isTrue(statuses.every((s) => s.jobId === jobId), "a status of another job")
+  assert.strictEqual(statuses.at(-1)!.status, status)
+  assert.isTrue(statuses.slice(0, -1).every((s) => s.status === "processing"))
+  const rows = statuses.map((s) => s.progress.rowsCollected)
+  assert.deepStrictEqual(rows, [...rows].sort((a, b) => a - b), "progress went back")
+}
+
+layer(Env, { excludeTestServices: true })("JobWatcher against the emulator", (it) => {
+  it.effect("run starts a job, journals it before polling, and streams it to completed", () =>
+    fresh(Effect.gen(function*() {
+      let journaled: string | undefined
+      const { error, statuses } = yield* outcome(JobWatcher.run("climate change statistics", {
+        minInterval: 10,
+        onStarted: (started) => Effect.sync(() => journaled = started.jobId)
+      }))
+      assert.isUndefined(error)
+      assert.isDefined(journaled)
+      assertEnded(statuses, journaled!, "completed")
+      assert.isAbove(statuses.length, 2, "progress along the way")
+    })))
+
+  it.effect("a job that fails ends the stream with its Failed status; awaitCompletion gives JobFailed", () =>
+    fresh(Effect.gen(function*() {
+      const started = yield* start("please fail this query")
+      const { error, statuses } = yield* outcome(JobWatcher.watch(started.jobId, fast))
+      assert.isUndefined(error)
+      assertEnded(statuses, started.jobId, "error")
+
+      const again = yield* start("fail again")
+      const failed = yield* Effect.flip(JobWatcher.awaitCompletion(again.jobId, fast))
+      assert.strictEqual(failed._tag, "JobFailed")
+      if (failed._tag === "JobFailed") assert.include(failed.message, again.jobId)
+
+      const ok = yield* start("ocean temperatures")
+      const completed = yield* JobWatcher.awaitCompletion(ok.jobId, fast)
+      assert.strictEqual(completed.status, "completed")
+      assert.strictEqual(completed.jobId, ok.jobId)
+    })))
+
+  it.effect("a burst of 503s is retried and the watch completes", () =>
+    fresh(Effect.gen(function*() {
+      const emulator = yield* Emulator.Emulator
+      const started = yield* start("wind power capacity")
+      yield* emulator.setFaults("status", Faults.times({ kind: "status", status: 503 }, 4))
+      const retries: Array<string> = []
+      const { error, statuses } = yield* outcome(JobWatcher.watch(started.jobId, {
+        ...fast,
+        onRetry: (info) => Effect.sync(() => retries.push(`${info.error._tag}:${info.attempt}`))
+      }))
+      assert.isUndefined(error)
+      assertEnded(statuses, started.jobId, "completed")
+      assert.deepStrictEqual(retries, ["ServerError:1", "ServerError:2", "ServerError:3", "ServerError:4"])
+    })))
+
+  it.effect("more 503s than the budget fail with the last ServerError", () =>
+    fresh(Effect.gen(function*() {
+      const emulator = yield* Emulator.Emulator
+      const started = yield* start("solar output")
+      yield* emulator.setFaults("status", Faults.times({ kind: "status", status: 503 }, 10))
+      const { error } = yield* outcome(JobWatcher.watch(started.jobId, { ...fast, retry: { base: 5, budget: 3 } }))
+      assert.strictEqual(error?._tag, "ServerError")
+      assert.strictEqual((error as QoeryError.ServerError).status, 503)
+    })))
+
+  it.effect("a dropped connection is a TransportError, retried", () =>
+    fresh(Effect.gen(function*() {
+      const emulator = yield* Emulator.Emulator
+      const started = yield* start("coffee prices")
+      yield* emulator.setFaults("status", { _tag: "Script", faults: [null, { kind: "drop" }, { kind: "drop" }] })
+      const retries: Array<string> = []
+      const { error, statuses } = yield* outcome(JobWatcher.watch(started.jobId, {
+        ...fast,
+        onRetry: (info) => Effect.sync(() => retries.push(info.error._tag))
+      }))
+      assert.isUndefined(error)
+      assertEnded(statuses, started.jobId, "completed")
+      assert.deepStrictEqual(retries, ["TransportError", "TransportError"])
+    })))
+
+  it.effect("a 429 with Retry-After waits at least that long", () =>
+    fresh(Effect.gen(function*() {
+      const emulator = yield* Emulator.Emulator
+      const started = yield* start("rice harvest")
+      yield* emulator.setFaults("status", Faults.times({ kind: "status", status: 429, retryAfter: 1 }))
+      const delays: Array<number> = []
+      const t0 = yield* Clock.currentTimeMillis
+      const { error, statuses } = yield* outcome(JobWatcher.watch(started.jobId, {
+        ...fast,
+        onRetry: (info) => Effect.sync(() => delays.push(Duration.toMillis(info.delay)))
+      }))
+      const elapsed = (yield* Clock.currentTimeMillis) - t0
+      assert.isUndefined(error)
+      assertEnded(statuses, started.jobId, "completed")
+      assert.deepStrictEqual(delays, [1_000])
+      assert.isAtLeast(elapsed, 1_000)
+    })))
+
+  it.effect("a body that breaks the schema fails at once with ResponseError", () =>
+    fresh(Effect.gen(function*() {
+      const emulator = yield* Emulator.Emulator
+      const started = yield* start("steel production")
+      yield* emulator.setFaults("status", { _tag: "Script", faults: [null, { kind: "schemaViolation" }] })
+      const retries: Array<string> = []
+      const { error, statuses } = yield* outcome(JobWatcher.watch(started.jobId, {
+        ...fast,
+        emit: "every",
+        onRetry: (info) => Effect.sync(() => retries.push(info.error._tag))
+      }))
+      assert.strictEqual(error?._tag, "ResponseError")
+      assert.strictEqual(statuses.length, 1)
+      assert.deepStrictEqual(retries, [])
+    })))
+
+  it.effect("a status of another job is a ResponseError, never emitted", () =>
+    fresh(Effect.gen(function*() {
+      const emulator = yield* Emulator.Emulator
+      const started = yield* start("copper mining")
+      yield* emulator.setFaults("status", { _tag: "Script", faults: [{ kind: "otherJob" }] })
+      const { error, statuses } = yield* outcome(JobWatcher.watch(started.jobId, fast))
+      assert.strictEqual(error?._tag, "ResponseError")
+      assert.deepStrictEqual(statuses, [])
+    })))
+
+  it.effect("a 401 midway fails with Unauthorized after the statuses before it", () =>
+    fresh(Effect.gen(function*() {
+      const emulator = yield* Emulator.Emulator
+      const started = yield* start("urban population")
+      yield* emulator.setFaults("status", { _tag: "Script", faults: [null, null, { kind: "status", status: 401 }] })
+      const { error, statuses } = yield* outcome(JobWatcher.watch(started.jobId, { ...fast, emit: "every" }))
+      assert.strictEqual(error?._tag, "Unauthorized")
+      assert.strictEqual(statuses.length, 2)
+    })))
+
+  it.effect("interrupting the watch aborts the request in flight", () =>
+    fresh(Effect.gen(function*() {
+      const emulator = yield* Emulator.Emulator
+      const started = yield* start("slow answers")
+      yield* emulator.setFaults("status", Faults.times({ kind: "delay", millis: 5_000 }))
+      const t0 = yield* Clock.currentTimeMillis
+      const exit = yield* Stream.runDrain(JobWatcher.watch(started.jobId, fast)).pipe(
+        Effect.timeout("200 millis"),
+        Effect.exit
+      )
+      assert.isTrue(Exit.isFailure(exit) && Cause.isFailType(exit.cause))
+      assert.isBelow((yield* Clock.currentTimeMillis) - t0, 2_000)
+    })))
+
+  it.effect("a timeout fails with WatchTimeout and the last status", () =>
+    fresh(Effect.gen(function*() {
+      const started = yield* start("long job")
+      const error = yield* Effect.flip(Stream.runDrain(
+        JobWatcher.watch(started.jobId, { ...fast, timeout: "100 millis" })
+      ))
+      assert.strictEqual(error._tag, "WatchTimeout")
+      if (error._tag === "WatchTimeout") {
+        assert.strictEqual(error.jobId, started.jobId)
+        assert.strictEqual(error.lastStatus?.status, "processing")
+      }
+    })))
+})
+
+// Jobs long enough to still run while 1,000 of them are being started.
+const SlowJobs = ClientLive.pipe(
+  Layer.provideMerge(Emulator.layer({ jobDuration: "3 seconds", pollingInterval: "250 millis", quota: 10_000_000 }))
+)
+
+layer(SlowJobs, { excludeTestServices: true })("JobWatcher.watchAll against the emulator", (it) => {
+  it.effect(
+    "over 1,000 jobs at once: each reaches its terminal status exactly once, on one client",
+    () =>
+      fresh(Effect.gen(function*() {
+        const queries = Array.from({ length: 1_000 }, (_, i) => i % 10 === 0 ? `fail ${i}` : `series ${i}`)
+        const ids = yield* Effect.forEach(queries, (q) => Effect.map(start(q), (s) => s.jobId), { concurrency: 200 })
+        const elements = Chunk.toReadonlyArray(
+          yield* Stream.runCollect(JobWatcher.watchAll(ids, { ...fast, interval: 250, concurrency: 1_000 }))
+        )
+        assert.isUndefined(elements.find(JobWatcher.isWatchAllFailure))
+        const statuses = elements as ReadonlyArray<JobStatus.JobStatus>
+        const known = new Set<string>(ids)
+        assert.isTrue(statuses.every((s) => known.has(s.jobId)), "a status of a job not asked for")
+        const terminal = new Map<string, number>()
+        for (const status of statuses.filter(JobStatus.isTerminal)) {
+          terminal.set(status.jobId, (terminal.get(status.jobId) ?? 0) + 1)
+        }
+        assert.strictEqual(terminal.size, 1_000)
+        assert.isTrue([...terminal.values()].every((n) => n === 1))
+        assert.strictEqual(statuses.filter((s) => s.status === "error").length, 100)
+      })),
+    { timeout: 90_000 }
+  )
+})
