@@ -337,10 +337,8 @@ layer(Emulator.layer(realTime), { excludeTestServices: true })("faults", (it) =>
           body
         })
       const huge = yield* post(JSON.stringify({ search: "x".repeat(10 * 1024 * 1024) }))
-      if (Either.isRight(huge)) {
-        assert.strictEqual(huge.right.status, 413)
-        assert.strictEqual(json(huge.right).status, 413)
-      }
+      assert.strictEqual(Either.getOrThrow(huge).status, 413)
+      assert.strictEqual(json(Either.getOrThrow(huge)).status, 413)
       // a large body without Content-Length (chunked)
       const chunked = yield* attempt(`${baseUrl}/v0/datasets`, {
         method: "POST",
@@ -353,7 +351,7 @@ layer(Emulator.layer(realTime), { excludeTestServices: true })("faults", (it) =>
         }),
         duplex: "half"
       } as RequestInit)
-      if (Either.isRight(chunked)) assert.strictEqual(chunked.right.status, 413)
+      assert.strictEqual(Either.getOrThrow(chunked).status, 413)
       const invalid = yield* post("{\"search\": \"unterminated")
       assert.strictEqual(Either.getOrThrow(invalid).status, 400)
       const wrongType = yield* post("search=climate", "text/plain")

@@ -354,6 +354,64 @@ const rawResponse = (request: HttpServerRequest.HttpServerRequest): Raw | undefi
   }
 }
 
+/**
+ * The body as text, or `Left` when it is larger than `maxBodyBytes` (or broke
+ * off). On node the body is read from the socket directly, so that a body too
+ * large stops being stored without destroying the connection: the rest is
+ * drained unread and the 413 goes out.
+ */
+const readBody = (request: HttpServerRequest.HttpServerRequest): Effect.Effect<Either.Either<string, void>> => {
+  let incoming: Http.IncomingMessage | undefined
+  try {
+    incoming = NodeHttpServerRequest.toIncomingMessage(request)
+  } catch {
+    incoming = undefined
+  }
+  if (incoming === undefined || typeof incoming.on !== "function") {
+    return request.text.pipe(
+      HttpIncomingMessage.withMaxBodySize(Option.some(maxBodyBytes)),
+      Effect.map((text) => Either.right(text)),
+      Effect.orElseSucceed(() => Either.left(undefined))
+    )
+  }
+  const source = incoming
+  return Effect.async<Either.Either<string, void>>((resume) => {
+    if (source.readableEnded) return resume(Effect.succeed(Either.right("")))
+    const chunks: Array<Buffer> = []
+    let size = 0
+    const cleanup = () => {
+      source.off("data", onData)
+      source.off("end", onEnd)
+      source.off("error", onError)
+      source.off("aborted", onError)
+    }
+    const onData = (chunk: Buffer) => {
+      size += chunk.length
+      if (size > maxBodyBytes) {
+        cleanup()
+        // Let the rest flow away unread (as node does for a body nobody reads), and answer now.
+        source.resume()
+        resume(Effect.succeed(Either.left(undefined)))
+      } else {
+        chunks.push(chunk)
+      }
+    }
+    const onEnd = () => {
+      cleanup()
+      resume(Effect.succeed(Either.right(Buffer.concat(chunks).toString("utf8"))))
+    }
+    const onError = () => {
+      cleanup()
+      resume(Effect.succeed(Either.left(undefined)))
+    }
+    source.on("data", onData)
+    source.on("end", onEnd)
+    source.on("error", onError)
+    source.on("aborted", onError)
+    return Effect.sync(cleanup)
+  })
+}
+
 const toResponse = (outcome: Outcome): HttpServerResponse.HttpServerResponse =>
   HttpServerResponse.text(outcome.body, {
     status: outcome.status,
@@ -598,9 +656,7 @@ export const make = (config: Config): Instance => {
     if (Number.isFinite(declared) && declared > maxBodyBytes) {
       return Effect.succeed(counted(tooLarge(headersOut)))
     }
-    return request.text.pipe(
-      HttpIncomingMessage.withMaxBodySize(Option.some(maxBodyBytes)),
-      Effect.either,
+    return readBody(request).pipe(
       Effect.flatMap((text) =>
         Effect.sync(() => {
           if (Either.isLeft(text)) return counted(tooLarge(headersOut))
@@ -649,9 +705,7 @@ export const make = (config: Config): Instance => {
       injector.clear()
       return Effect.succeed(json(200, { cleared: true }))
     }
-    return request.text.pipe(
-      HttpIncomingMessage.withMaxBodySize(Option.some(maxBodyBytes)),
-      Effect.either,
+    return readBody(request).pipe(
       Effect.map((text) => {
         if (Either.isLeft(text)) return fail(413, "Request body too large")
         const decoded = decodeAdmin(text.right)
