@@ -312,7 +312,17 @@ export const make = (options: Options = {}): Effect.Effect<Service, QoeryError.I
           const response = yield* send(HttpClientRequest.setHeader(request, "accept", "text/csv")).pipe(
             Effect.timeoutFail({ duration: timeout, onTimeout: timedOut(request) })
           )
-          if (response.status === 200) return body(response, request)
+          if (response.status === 200) {
+            // A JSON answer where the spec promises text/csv would parse as a CSV of one odd header line and no rows.
+            const contentType = (response.headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase()
+            if (contentType === "application/json" || contentType.endsWith("+json")) {
+              return yield* new QoeryError.ResponseError({
+                status: 200,
+                description: `expected the CSV (text/csv), got a body of type ${contentType}`
+              })
+            }
+            return body(response, request)
+          }
           return yield* Effect.timeoutFail(
             HttpClientResponse.matchStatus(response, {
               401: Responses.unauthorized,
