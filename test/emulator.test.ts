@@ -4,8 +4,8 @@
  */
 import { JobId, JobStatus, QoeryClient, type QoeryError } from "@effect-qoery/client"
 import { Dataset, Emulator, Faults } from "@effect-qoery/emulator"
-import { FetchHttpClient, type HttpClient } from "@effect/platform"
-import { NodeHttpClient } from "@effect/platform-node"
+import { FetchHttpClient, HttpApp, HttpClient, HttpServer } from "@effect/platform"
+import { NodeHttpClient, NodeHttpServer } from "@effect/platform-node"
 import { assert, describe, it, layer } from "@effect/vitest"
 import { parse as parseCsv } from "csv-parse/sync"
 import { type Chunk, Duration, Effect, Either, Layer, Option, Schema, Stream, TestClock } from "effect"
@@ -572,4 +572,43 @@ describe("bin", () => {
         if (child.exitCode === null) child.kill("SIGKILL")
       }
     }), 30_000)
+})
+
+// ---------------------------------------------------------------------------
+// The handler without a server
+
+describe("Emulator.make", () => {
+  it.live("serves through NodeHttpServer.layerTest", () =>
+    Effect.gen(function*() {
+      const client = yield* HttpClient.HttpClient
+      const response = yield* client.get("/v0/datasets?search=handler&api_key=" + key)
+      assert.strictEqual(response.status, 200)
+      const body = yield* response.json
+      assert.isTrue(JobId.is((body as any).job_id))
+    }).pipe(
+      Effect.provide(
+        Layer.unwrapEffect(Effect.map(Emulator.make({ jobDuration: "1 second" }), (app) => HttpServer.serve(app)))
+          .pipe(Layer.provideMerge(NodeHttpServer.layerTest))
+      )
+    ))
+
+  it.live("holds 10,000 jobs and answers each, as a web handler", () =>
+    Effect.gen(function*() {
+      const app = yield* Emulator.make({ jobDuration: "10 minutes", quota: 1_000_000 })
+      const handler = HttpApp.toWebHandler(app)
+      const ids: Array<string> = []
+      for (let i = 0; i < 10_000; i++) {
+        const response: Response = yield* Effect.promise(() =>
+          handler(new Request(`http://emulator/v0/datasets?search=job%20${i}&api_key=${key}`))
+        )
+        ids.push(((yield* Effect.promise(() => response.json())) as any).job_id)
+      }
+      assert.strictEqual(new Set(ids).size, 10_000)
+      for (const id of [ids[0]!, ids[4_999]!, ids[9_999]!]) {
+        const response = yield* Effect.promise(() =>
+          handler(new Request(`http://emulator/v0/datasets/${id}?api_key=${key}`))
+        )
+        assert.strictEqual(((yield* Effect.promise(() => response.json())) as any).job_id, id)
+      }
+    }), 60_000)
 })
