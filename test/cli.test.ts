@@ -1,0 +1,323 @@
+/**
+ * The `qoery` command as a user runs it: a child process against an emulator
+ * served by this test process on loopback.
+ */
+import { JobStatus } from "@effect-qoery/client"
+import { Emulator } from "@effect-qoery/emulator"
+import { parse } from "csv-parse/sync"
+import { ManagedRuntime, Schema } from "effect"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import * as Cli from "./support/cli.js"
+
+const key = "test-secret-key-7f3a9c"
+
+let baseUrl = ""
+let quotaUrl = ""
+const runtimes: Array<ManagedRuntime.ManagedRuntime<Emulator.Emulator, unknown>> = []
+
+const serve = async (options: Emulator.Options) => {
+  const runtime = ManagedRuntime.make(Emulator.layer({ port: 0, apiKeys: [key], ...options }))
+  runtimes.push(runtime)
+  return (await runtime.runPromise(Emulator.Emulator)).baseUrl
+}
+
+beforeAll(async () => {
+  baseUrl = await serve({ jobDuration: "2 seconds", pollingInterval: "200 millis" })
+  quotaUrl = await serve({ quota: 1 })
+})
+
+afterAll(async () => {
+  for (const runtime of runtimes) await runtime.dispose()
+})
+
+const connect = () => ["--base-url", baseUrl, "--api-key", key]
+
+const decodeStatus = Schema.decodeUnknownSync(JobStatus.JobStatus)
+const encodeStatus = Schema.encodeSync(JobStatus.JobStatus)
+
+const journal = (dir: string) => {
+  const file = path.join(dir, "jobs.ndjson")
+  return fs.existsSync(file) ? fs.readFileSync(file, "utf8") : ""
+}
+
+const tmpFile = (dir: string, name: string) => path.join(dir, name)
+
+/** The key must appear in no output and no journal. */
+const expectNoKey = (...texts: ReadonlyArray<string>) => {
+  for (const text of texts) expect(text).not.toContain(key)
+}
+
+const csvRecords = (file: string) => parse(fs.readFileSync(file), { columns: true }) as Array<Record<string, string>>
+
+/** Starts a job straight from the command, giving its id (from the journal line it prints). */
+const startJob = async (search: string, state: string) => {
+  const child = Cli.start(["run", search, "--out", tmpFile(state, "bg.csv"), ...connect()], { QOERY_STATE_DIR: state })
+  const stderr = await child.waitForStderr(/Started job (\d{8}_\d{6})/)
+  child.kill("SIGKILL")
+  await child.done
+  return /Started job (\d{8}_\d{6})/.exec(stderr)![1]
+}
+
+describe("qoery run", { timeout: 120_000 }, () => {
+  it("on a pipe: one plain line per change, the CSV whole, a summary, a journal without the key, exit 0", async () => {
+    const state = Cli.stateDir()
+    const out = tmpFile(state, "data/climate.csv")
+    const result = await Cli.run(["run", "climate change statistics", "--out", out, ...connect()], {
+      QOERY_STATE_DIR: state
+    })
+    expect(result.code).toBe(0)
+    const records = csvRecords(out)
+    expect(records.length).toBeGreaterThan(0)
+    expect(Object.keys(records[0])).toEqual(["url", "title", "value", "dimension", "timestamp"])
+    expect(result.stdout).toContain(`Done: ${records.length} rows × 5 columns written to`)
+    const lines = result.stderr.split("\n")
+    expect(lines.some((l) => /^\d{8}_\d{6} completed: \d+\/\d+ urls, \d+ rows/.test(l))).toBe(true)
+    expect(result.stderr).not.toMatch(/\r|\x1b\[/)
+    const entries = journal(state).trim().split("\n").map((l) => JSON.parse(l))
+    expect(entries).toMatchObject([
+      { type: "started", search: "climate change statistics", baseUrl, out },
+      { type: "ended", outcome: "completed" }
+    ])
+    expectNoKey(result.stdout, result.stderr, journal(state))
+  })
+
+  it("--json: stdout is NDJSON of statuses in the wire format, and nothing else", async () => {
+    const state = Cli.stateDir()
+    const result = await Cli.run(
+      ["run", "ocean temperature", "--json", "--out", tmpFile(state, "o.csv"), ...connect()],
+      { QOERY_STATE_DIR: state }
+    )
+    expect(result.code).toBe(0)
+    const lines = result.stdout.trim().split("\n")
+    expect(lines.length).toBeGreaterThan(1)
+    const statuses = lines.map((line) => {
+      const json = JSON.parse(line)
+      const status = decodeStatus(json)
+      expect(encodeStatus(status)).toEqual(json)
+      expect(json).toHaveProperty("job_id")
+      expect(json).toHaveProperty("progress.current_step")
+      return status
+    })
+    expect(statuses.at(-1)!.status).toBe("completed")
+    expect(statuses.slice(0, -1).every((s) => s.status === "processing")).toBe(true)
+    expectNoKey(result.stdout, result.stderr)
+  })
+
+  it("a job that ends in error exits 1 and says how to get its rows", async () => {
+    const state = Cli.stateDir()
+    const result = await Cli.run(["run", "make it fail", "--out", tmpFile(state, "f.csv"), ...connect()], {
+      QOERY_STATE_DIR: state
+    })
+    expect(result.code).toBe(1)
+    expect(result.stderr).toMatch(/ended in error/)
+    expect(fs.existsSync(tmpFile(state, "f.csv"))).toBe(false)
+    expect(journal(state)).toContain("\"outcome\":\"error\"")
+  })
+
+  it("--timeout exits 4 and says how to pick the job up", async () => {
+    const state = Cli.stateDir()
+    const result = await Cli.run(
+      ["run", "slow", "--timeout", "300ms", "--out", tmpFile(state, "t.csv"), ...connect()],
+      { QOERY_STATE_DIR: state }
+    )
+    expect(result.code).toBe(4)
+    expect(result.stderr).toMatch(/qoery resume/)
+    expect(fs.existsSync(tmpFile(state, "t.csv"))).toBe(false)
+  })
+
+  it("usage errors exit 2: an empty search, an unknown flag, a bad duration, an invalid job id", async () => {
+    const state = Cli.stateDir()
+    const env = { QOERY_STATE_DIR: state }
+    const [empty, flag, duration, id] = await Cli.runAll([
+      ["run", "  ", ...connect()],
+      ["run", "x", "--bogus", ...connect()],
+      ["run", "x", "--interval", "soon", ...connect()],
+      ["status", "20251340_000000", ...connect()]
+    ], env)
+    expect([empty.code, flag.code, duration.code, id.code]).toEqual([2, 2, 2, 2])
+    expect(empty.stderr).toMatch(/the search is empty/)
+    expect(flag.stderr).toMatch(/--bogus/)
+    expect(duration.stderr).toMatch(/not a duration/)
+    expect(id.stderr).toMatch(/month 13 does not exist/)
+    expect(journal(state)).toBe("")
+  })
+
+  it("API errors exit 3 and say what to do: a wrong key names QOERY_API_KEY, a spent quota its reset date", async () => {
+    const state = Cli.stateDir()
+    const env = { QOERY_STATE_DIR: state }
+    const wrongKey = await Cli.run(["usage", "--base-url", baseUrl, "--api-key", "not-the-key"], env)
+    expect(wrongKey.code).toBe(3)
+    expect(wrongKey.stderr).toMatch(/refused the API key/)
+    expect(wrongKey.stderr).toMatch(/QOERY_API_KEY/)
+    expect(wrongKey.stderr).not.toContain("not-the-key")
+
+    const unknownJob = await Cli.run(["status", "20240101_000000", ...connect()], env)
+    expect(unknownJob.code).toBe(3)
+    expect(unknownJob.stderr).toMatch(/has no job 20240101_000000/)
+
+    const quota = ["--base-url", quotaUrl, "--api-key", key]
+    // One call per endpoint: the start and the first poll pass, the second poll finds the quota spent.
+    const spent = await Cli.run(["run", "quota", "--out", tmpFile(state, "q.csv"), ...quota], env)
+    expect(spent.code).toBe(3)
+    expect(spent.stderr).toMatch(/quota .* spent.*resets on \d{4}-\d{2}-\d{2}/)
+
+    const down = await Cli.run(["health", "--base-url", "http://127.0.0.1:9"], env)
+    expect(down.code).toBe(3)
+    expect(down.stderr).toMatch(/no answer from http:\/\/127\.0\.0\.1:9/)
+  })
+})
+
+describe("the other commands", { timeout: 120_000 }, () => {
+  it("watch follows a job to the end (pipe and --json), status prints it", async () => {
+    const state = Cli.stateDir()
+    const jobId = await startJob("river levels", state)
+    const env = { QOERY_STATE_DIR: state }
+    const [watched, json] = await Promise.all([
+      Cli.run(["watch", jobId, ...connect()], env),
+      Cli.run(["watch", jobId, "--json", ...connect()], env)
+    ])
+    expect(watched.code).toBe(0)
+    expect(watched.stderr).toContain(`${jobId} completed`)
+    expect(watched.stdout).toContain(`qoery csv ${jobId}`)
+    expect(json.code).toBe(0)
+    const statuses = json.stdout.trim().split("\n").map((l) => decodeStatus(JSON.parse(l)))
+    expect(statuses.at(-1)!.status).toBe("completed")
+
+    const status = await Cli.run(["status", jobId, ...connect()], env)
+    expect(status.code).toBe(0)
+    expect(status.stdout).toMatch(/status\s+completed/)
+    const statusJson = await Cli.run(["status", jobId, "--json", ...connect()], env)
+    expect(decodeStatus(JSON.parse(statusJson.stdout)).jobId).toBe(jobId)
+  })
+
+  it("status of a failed job exits 1; watch of it exits 1", async () => {
+    const state = Cli.stateDir()
+    const jobId = await startJob("fail please", state)
+    const env = { QOERY_STATE_DIR: state }
+    const watched = await Cli.run(["watch", jobId, ...connect()], env)
+    expect(watched.code).toBe(1)
+    const status = await Cli.run(["status", jobId, ...connect()], env)
+    expect(status.code).toBe(1)
+    expect(status.stdout).toMatch(/status\s+error/)
+  })
+
+  it("csv: the partial CSV while the job runs, then the whole one; to a file or stdout", async () => {
+    const state = Cli.stateDir()
+    const env = { QOERY_STATE_DIR: state }
+    const jobId = await startJob("wind power", state)
+    // Wait until the job has rows, then fetch the partial CSV.
+    let partial: Cli.Result | undefined
+    for (let i = 0; i < 20; i++) {
+      partial = await Cli.run(["csv", jobId, "--out", tmpFile(state, "partial.csv"), ...connect()], env)
+      if (partial.code === 0) break
+      expect(partial.stderr).toMatch(/no rows yet/)
+    }
+    expect(partial!.code).toBe(0)
+    const wholeRun = await Cli.run(["watch", jobId, ...connect()], env)
+    expect(wholeRun.code).toBe(0)
+    const stdout = await Cli.run(["csv", jobId, ...connect()], env)
+    expect(stdout.code).toBe(0)
+    const whole = parse(stdout.stdout, { columns: true }) as Array<unknown>
+    const head = csvRecords(tmpFile(state, "partial.csv"))
+    expect(head.length).toBeGreaterThan(0)
+    expect(whole.length).toBeGreaterThanOrEqual(head.length)
+    expect(whole.slice(0, head.length)).toEqual(head)
+  })
+
+  it("usage, plans and health, as text and --json", async () => {
+    const env = { QOERY_STATE_DIR: Cli.stateDir() }
+    const [usage, usageJson, plans, plansJson, health, healthJson] = await Cli.runAll([
+      ["usage", ...connect()],
+      ["usage", "--json", ...connect()],
+      ["plans", ...connect()],
+      ["plans", "--json", ...connect()],
+      ["health", ...connect()],
+      ["health", "--json", ...connect()]
+    ], env)
+    for (const r of [usage, usageJson, plans, plansJson, health, healthJson]) expect(r.code).toBe(0)
+    expect(usage.stdout).toMatch(/plan\s+\w+/)
+    expect(JSON.parse(usageJson.stdout)).toHaveProperty("user_id")
+    expect(plans.stdout.split("\n").length).toBeGreaterThan(2)
+    expect(JSON.parse(plansJson.stdout)).toHaveProperty("default_plan")
+    expect(health.stdout).toContain(baseUrl)
+    expect(JSON.parse(healthJson.stdout)).toHaveProperty("status")
+    expectNoKey(usage.stdout, usageJson.stdout, usage.stderr)
+  })
+
+  it("with neither QOERY_API_KEY nor QOERY_BASE_URL, runs on the embedded emulator and says so in one line", async () => {
+    const result = await Cli.run(["health"], { QOERY_STATE_DIR: Cli.stateDir() })
+    expect(result.code).toBe(0)
+    const lines = result.stderr.trim().split("\n")
+    expect(lines).toHaveLength(1)
+    expect(lines[0]).toMatch(/embedded emulator at http:\/\/127\.0\.0\.1:\d+/)
+    expect(result.stdout).toMatch(/^http:\/\/127\.0\.0\.1:\d+: ok/)
+  })
+
+  it("--help of every command has an example line", async () => {
+    const commands = ["run", "watch", "status", "csv", "usage", "plans", "health", "emulator", "resume"]
+    const results = await Cli.runAll(commands.map((c) => [c, "--help"]))
+    results.forEach((r, i) => {
+      expect(r.code, commands[i]).toBe(0)
+      expect(r.stdout, commands[i]).toMatch(new RegExp(`Example: qoery ${commands[i]}`))
+    })
+    const top = await Cli.run(["--help"])
+    expect(top.stdout).toMatch(/Example: qoery run/)
+  })
+})
+
+describe("a terminal", { timeout: 120_000 }, () => {
+  it("gets one progress line redrawn in place, with a bar, and the summary", async () => {
+    const state = Cli.stateDir()
+    const result = await Cli.runInTerminal(
+      ["run", "solar output", "--out", tmpFile(state, "s.csv"), ...connect()],
+      { QOERY_STATE_DIR: state }
+    )
+    expect(result.code).toBe(0)
+    const redraws = result.stdout.split("\r\x1b[2K")
+    expect(redraws.length).toBeGreaterThan(3)
+    expect(result.stdout).toMatch(/\r\x1b\[2K. \w+ +\[[█░]{20}\] \d+\/\d+ urls {2}\d+ rows {2}\d+:\d\d/)
+    expect(result.stdout).toMatch(/✔ completed/)
+    expect(result.stdout).toMatch(/Done: \d+ rows × 5 columns/)
+    expectNoKey(result.stdout)
+  })
+})
+
+describe("nothing lost", { timeout: 120_000 }, () => {
+  it("resume after a SIGKILL mid-job watches the job and writes its CSV where run was told to", async () => {
+    const state = Cli.stateDir()
+    const out = tmpFile(state, "killed/result.csv")
+    const env = { QOERY_STATE_DIR: state }
+    const child = Cli.start(["run", "glacier mass", "--out", out, ...connect()], env)
+    await child.waitForStderr(/initializing|searching/)
+    child.kill("SIGKILL")
+    const killed = await child.done
+    expect(killed.signal).toBe("SIGKILL")
+    expect(fs.existsSync(out)).toBe(false)
+    const jobId = JSON.parse(journal(state).trim().split("\n")[0]).jobId as string
+
+    const resumed = await Cli.run(["resume", "--api-key", key], env)
+    expect(resumed.code).toBe(0)
+    expect(resumed.stderr).toContain(`Job ${jobId} ("glacier mass")`)
+    expect(csvRecords(out).length).toBeGreaterThan(0)
+    expect(journal(state)).toContain("\"outcome\":\"completed\"")
+    expectNoKey(resumed.stdout, resumed.stderr, journal(state))
+
+    const again = await Cli.run(["resume", "--api-key", key], env)
+    expect(again.code).toBe(0)
+    expect(again.stderr).toMatch(/Nothing to resume/)
+  })
+
+  it("Ctrl-C stops polling, says how to resume, exits 130, and leaves the job to resume", async () => {
+    const state = Cli.stateDir()
+    const env = { QOERY_STATE_DIR: state }
+    const child = Cli.start(["run", "sea ice", "--out", tmpFile(state, "i.csv"), ...connect()], env)
+    await child.waitForStderr("Started job")
+    child.kill("SIGINT")
+    const result = await child.done
+    expect(result.code).toBe(130)
+    expect(result.stderr).toMatch(/Interrupted: stopped watching job \d{8}_\d{6}.*qoery resume/)
+    expect(journal(state)).not.toContain("\"ended\"")
+  })
+})

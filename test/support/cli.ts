@@ -1,0 +1,112 @@
+/**
+ * Runs the `qoery` command as a user does: a child process from the
+ * repository root, on the package sources, with its own state folder.
+ */
+import { spawn } from "node:child_process"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+
+export const root = path.resolve(import.meta.dirname, "..", "..")
+export const bin = "packages/cli/src/bin.ts"
+export const nodeArgs = ["--conditions=source", "--import", "tsx", bin]
+
+export interface Result {
+  readonly code: number | null
+  readonly signal: NodeJS.Signals | null
+  readonly stdout: string
+  readonly stderr: string
+}
+
+/** A fresh state folder for the journal. */
+export const stateDir = (): string => fs.mkdtempSync(path.join(os.tmpdir(), "qoery-state-"))
+
+/** The environment of a child: none of the caller's QOERY_* variables, plus `env`. */
+export const childEnv = (env: Record<string, string | undefined>): NodeJS.ProcessEnv => {
+  const clean: NodeJS.ProcessEnv = {}
+  for (const [key, value] of Object.entries(process.env)) {
+    if (!key.startsWith("QOERY_") && key !== "FORCE_COLOR") clean[key] = value
+  }
+  for (const [key, value] of Object.entries(env)) if (value !== undefined) clean[key] = value
+  return clean
+}
+
+export interface Child {
+  readonly pid: number
+  readonly stdout: () => string
+  readonly stderr: () => string
+  /** Resolves once stderr contains the text. */
+  readonly waitForStderr: (text: string | RegExp) => Promise<string>
+  readonly done: Promise<Result>
+  readonly kill: (signal: NodeJS.Signals) => void
+}
+
+/** Starts `qoery <args>`. */
+export const start = (args: ReadonlyArray<string>, env: Record<string, string | undefined> = {}): Child => {
+  const child = spawn(process.execPath, [...nodeArgs, ...args], { cwd: root, env: childEnv(env) })
+  let stdout = ""
+  let stderr = ""
+  const waiters: Array<() => void> = []
+  child.stdout.setEncoding("utf8").on("data", (s: string) => stdout += s)
+  child.stderr.setEncoding("utf8").on("data", (s: string) => {
+    stderr += s
+    for (const w of [...waiters]) w()
+  })
+  const done = new Promise<Result>((resolve) =>
+    child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }))
+  )
+  return {
+    pid: child.pid!,
+    stdout: () => stdout,
+    stderr: () => stderr,
+    done,
+    kill: (signal) => child.kill(signal),
+    waitForStderr: (text) =>
+      new Promise((resolve, reject) => {
+        const check = () => {
+          const match = typeof text === "string" ? stderr.includes(text) : text.test(stderr)
+          if (match) {
+            waiters.splice(waiters.indexOf(check), 1)
+            resolve(stderr)
+          }
+        }
+        waiters.push(check)
+        check()
+        done.then(() => {
+          if (waiters.includes(check)) reject(new Error(`qoery ended before printing ${String(text)}:\n${stderr}`))
+        })
+      })
+  }
+}
+
+/** Runs `qoery <args>` to its end. */
+export const run = (args: ReadonlyArray<string>, env: Record<string, string | undefined> = {}): Promise<Result> =>
+  start(args, env).done
+
+/** Runs each command in turn (the machine may be small: one child at a time). */
+export const runAll = async (
+  commands: ReadonlyArray<ReadonlyArray<string>>,
+  env: Record<string, string | undefined> = {}
+): Promise<Array<Result>> => {
+  const results: Array<Result> = []
+  for (const args of commands) results.push(await run(args, env))
+  return results
+}
+
+const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`
+
+/** Runs `qoery <args>` under a pseudo-terminal (`script`), giving what the terminal received. */
+export const runInTerminal = (
+  args: ReadonlyArray<string>,
+  env: Record<string, string | undefined> = {}
+): Promise<Result> => {
+  const command = [process.execPath, ...nodeArgs, ...args].map(quote).join(" ")
+  const child = spawn("script", ["-qfec", command, "/dev/null"], {
+    cwd: root,
+    env: childEnv({ TERM: "xterm-256color", ...env })
+  })
+  let stdout = ""
+  child.stdout.setEncoding("utf8").on("data", (s: string) => stdout += s)
+  child.stderr.setEncoding("utf8").on("data", (s: string) => stdout += s)
+  return new Promise((resolve) => child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr: "" })))
+}
