@@ -1,0 +1,247 @@
+/**
+ * Helpers of the reliability tests (fault matrix, bad input, the API key):
+ * emulators per test case, clients on them, a loopback server that counts
+ * what reaches it, the `qoery` command run in this process with its output
+ * captured, and recorders of logs and spans.
+ */
+import { Cli } from "@effect-qoery/cli"
+import { QoeryClient } from "@effect-qoery/client"
+import type { JobStatus } from "@effect-qoery/client"
+import { Emulator } from "@effect-qoery/emulator"
+import * as NodeContext from "@effect/platform-node/NodeContext"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import type * as HttpClient from "@effect/platform/HttpClient"
+import { assert } from "@effect/vitest"
+import { Cause, Effect, Layer, List, Logger, LogLevel, ManagedRuntime, Tracer } from "effect"
+import * as fs from "node:fs"
+import * as http from "node:http"
+import type { AddressInfo } from "node:net"
+import * as os from "node:os"
+import * as path from "node:path"
+
+// ---------------------------------------------------------------------------
+// Emulators and clients
+
+/** An emulator served for one test case; `dispose` stops it. */
+export interface Served {
+  readonly emulator: Emulator.Service
+  readonly dispose: () => Promise<void>
+}
+
+/** Serves an emulator on a free loopback port, outside any Effect scope (for tables of cases). */
+export const serve = async (options: Emulator.Options = {}): Promise<Served> => {
+  const runtime = ManagedRuntime.make(Emulator.layer({ port: 0, quota: 10_000_000, ...options }))
+  const emulator = await runtime.runPromise(Emulator.Emulator)
+  return { emulator, dispose: () => runtime.dispose() }
+}
+
+/** The client for a base URL, over undici unless told otherwise. */
+export const clientLayer = (
+  options: QoeryClient.Options,
+  httpClient: Layer.Layer<HttpClient.HttpClient> = NodeHttpClient.layerUndici
+) => QoeryClient.layer(options).pipe(Layer.provide(httpClient))
+
+// ---------------------------------------------------------------------------
+// Statuses
+
+/**
+ * The statuses one job's watch emitted are right: all of that job, processing
+ * until the one terminal status at the end, progress never going back, no
+ * status emitted twice in a row.
+ */
+export const assertJobStatuses = (
+  statuses: ReadonlyArray<JobStatus.JobStatus>,
+  jobId: string,
+  terminal: "completed" | "error" = "completed"
+) => {
+  assert.isAbove(statuses.length, 0, `no status of job ${jobId}`)
+  for (const s of statuses) assert.strictEqual(s.jobId, jobId, "a status of another job")
+  assert.strictEqual(statuses.at(-1)!.status, terminal, `job ${jobId} did not end ${terminal}`)
+  assert.isTrue(statuses.slice(0, -1).every((s) => s.status === "processing"), "a terminal status before the end")
+  const rows = statuses.map((s) => s.progress.rowsCollected)
+  assert.deepStrictEqual(rows, [...rows].sort((a, b) => a - b), "progress went back")
+  for (let i = 1; i < statuses.length; i++) {
+    assert.notDeepEqual(statuses[i], statuses[i - 1], "the same status emitted twice in a row")
+  }
+}
+
+// ---------------------------------------------------------------------------
+// A loopback server that records every request
+
+export interface Recorded {
+  readonly method: string
+  readonly url: string
+  readonly headers: http.IncomingHttpHeaders
+}
+
+export interface RecordingServer {
+  readonly baseUrl: string
+  readonly requests: Array<Recorded>
+  readonly close: () => Promise<void>
+}
+
+/** A loopback server that records each request and answers with `handler` (default 404). */
+export const recordingServer = async (
+  handler: (req: http.IncomingMessage, res: http.ServerResponse) => void = (_req, res) => {
+    res.writeHead(404, { "content-type": "application/json" }).end("{\"error\":\"Not found\",\"status\":404}")
+  }
+): Promise<RecordingServer> => {
+  const requests: Array<Recorded> = []
+  const server = http.createServer((req, res) => {
+    requests.push({ method: req.method ?? "", url: req.url ?? "", headers: req.headers })
+    req.resume()
+    req.on("end", () => handler(req, res))
+  })
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+  return {
+    baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    requests,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections()
+        server.close(() => resolve())
+      })
+  }
+}
+
+// ---------------------------------------------------------------------------
+// The command, in this process
+
+export interface CliResult {
+  readonly code: number
+  readonly stdout: string
+  readonly stderr: string
+}
+
+/** A fresh state folder for the journal. */
+export const stateDir = (): string => fs.mkdtempSync(path.join(os.tmpdir(), "qoery-rel-"))
+
+let cliRunning = false
+
+/**
+ * Runs `qoery <args>` in this process (`Cli.main`, as the bin does), with the
+ * environment's QOERY_* variables replaced by `env`, and captures what it
+ * writes to stdout and stderr (directly or through the console). One at a
+ * time: it swaps `process.env` and the streams' `write`.
+ */
+export const runCli = async (
+  args: ReadonlyArray<string>,
+  env: Record<string, string | undefined> = {}
+): Promise<CliResult> => {
+  if (cliRunning) throw new Error("runCli: one command at a time")
+  cliRunning = true
+  const savedEnv = { ...process.env }
+  for (const name of Object.keys(process.env)) if (name.startsWith("QOERY_")) delete process.env[name]
+  process.env.QOERY_NO_LIVE = "1"
+  for (const [name, value] of Object.entries(env)) if (value !== undefined) process.env[name] = value
+  let stdout = ""
+  let stderr = ""
+  const out = process.stdout.write
+  const err = process.stderr.write
+  const consoleMethods = ["log", "info", "debug", "warn", "error"] as const
+  const savedConsole = consoleMethods.map((m) => console[m])
+  const text = (chunk: unknown) => typeof chunk === "string" ? chunk : Buffer.from(chunk as Uint8Array).toString()
+  process.stdout.write = ((chunk: unknown) => {
+    stdout += text(chunk)
+    return true
+  }) as typeof process.stdout.write
+  process.stderr.write = ((chunk: unknown) => {
+    stderr += text(chunk)
+    return true
+  }) as typeof process.stderr.write
+  for (const m of consoleMethods) {
+    console[m] = (...parts: Array<unknown>) => {
+      const line = parts.map(String).join(" ") + "\n"
+      if (m === "log" || m === "info" || m === "debug") stdout += line
+      else stderr += line
+    }
+  }
+  try {
+    const code = await Effect.runPromise(
+      Cli.main(["node", "qoery", ...args]).pipe(Effect.provide(NodeContext.layer))
+    )
+    return { code, stdout, stderr }
+  } finally {
+    process.stdout.write = out
+    process.stderr.write = err
+    consoleMethods.forEach((m, i) => console[m] = savedConsole[i]!)
+    for (const name of Object.keys(process.env)) if (!(name in savedEnv)) delete process.env[name]
+    Object.assign(process.env, savedEnv)
+    cliRunning = false
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Recorders of logs and spans
+
+/** Every log line, at every level, with its annotations, spans and cause, as text. */
+export const recordLogs = () => {
+  const lines: Array<string> = []
+  const logger = Logger.make(({ annotations, cause, logLevel, message, spans }) => {
+    const parts = [
+      logLevel.label,
+      ...(Array.isArray(message) ? message : [message]).map((m) => typeof m === "string" ? m : safeJson(m)),
+      safeJson(Object.fromEntries(annotations)),
+      List.toArray(spans).map((s) => s.label).join(","),
+      Cause.isEmpty(cause) ? "" : Cause.pretty(cause, { renderErrorCause: true })
+    ]
+    lines.push(parts.join(" | "))
+  })
+  const layer = Layer.merge(
+    Logger.replace(Logger.defaultLogger, logger),
+    Logger.minimumLogLevel(LogLevel.All)
+  )
+  return { lines, layer }
+}
+
+/** Every span's name, attributes and events (with their attributes), as text. */
+export const recordSpans = () => {
+  const lines: Array<string> = []
+  const wrap = (inner: Tracer.Tracer) =>
+    Tracer.make({
+      context: (f, fiber) => inner.context(f, fiber),
+      span: (name, parent, context, links, startTime, kind, options) => {
+        const span = inner.span(name, parent, context, links, startTime, kind, options)
+        const attributes = span.attributes
+        lines.push(`span ${name}`)
+        const attribute = span.attribute.bind(span)
+        const event = span.event.bind(span)
+        const end = span.end.bind(span)
+        span.attribute = (key, value) => {
+          lines.push(`attribute ${name} ${key}=${safeJson(value)}`)
+          attribute(key, value)
+        }
+        span.event = (eventName, time, eventAttributes) => {
+          lines.push(`event ${name} ${eventName} ${safeJson(eventAttributes ?? {})}`)
+          event(eventName, time, eventAttributes)
+        }
+        span.end = (endTime, exit) => {
+          lines.push(`end ${name} ${safeJson(Object.fromEntries(attributes))} ${safeJson(exit)}`)
+          end(endTime, exit)
+        }
+        return span
+      }
+    })
+  return {
+    lines,
+    withTracer: <A, E, R>(self: Effect.Effect<A, E, R>) =>
+      Effect.flatMap(Effect.tracer, (t) => Effect.withTracer(self, wrap(t)))
+  }
+}
+
+/** JSON that never throws (cycles, bigints). */
+export const safeJson = (u: unknown): string => {
+  const seen = new WeakSet<object>()
+  try {
+    return JSON.stringify(u, (_k, v) => {
+      if (typeof v === "bigint") return `${v}n`
+      if (typeof v === "object" && v !== null) {
+        if (seen.has(v)) return "[cycle]"
+        seen.add(v)
+      }
+      return v
+    }) ?? String(u)
+  } catch (e) {
+    return `unserializable: ${String(e)}`
+  }
+}
