@@ -74,7 +74,8 @@ describe("qoery run", { timeout: 120_000 }, () => {
     expect(result.stdout).toContain(`Done: ${records.length} rows × 5 columns written to`)
     const lines = result.stderr.split("\n")
     expect(lines.some((l) => /^\d{8}_\d{6} completed: \d+\/\d+ urls, \d+ rows/.test(l))).toBe(true)
-    expect(result.stderr).not.toMatch(/\r|\x1b\[/)
+    expect(result.stderr).not.toContain("\r")
+    expect(result.stderr).not.toContain("\x1b[")
     const entries = journal(state).trim().split("\n").map((l) => JSON.parse(l))
     expect(entries).toMatchObject([
       { type: "started", search: "climate change statistics", baseUrl, out },
@@ -277,6 +278,7 @@ describe("a terminal", { timeout: 120_000 }, () => {
     expect(result.code).toBe(0)
     const redraws = result.stdout.split("\r\x1b[2K")
     expect(redraws.length).toBeGreaterThan(3)
+    // eslint-disable-next-line no-control-regex
     expect(result.stdout).toMatch(/\r\x1b\[2K. \w+ +\[[█░]{20}\] \d+\/\d+ urls {2}\d+ rows {2}\d+:\d\d/)
     expect(result.stdout).toMatch(/✔ completed/)
     expect(result.stdout).toMatch(/Done: \d+ rows × 5 columns/)
