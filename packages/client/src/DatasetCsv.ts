@@ -17,7 +17,7 @@ import * as Random from "effect/Random"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
-import { type Failure, lineSymbol } from "./internal/csvParser.js"
+import type { Failure } from "./internal/csvParser.js"
 import * as CsvStream from "./internal/csvStream.js"
 import * as QoeryClient from "./QoeryClient.js"
 import * as QoeryError from "./QoeryError.js"
@@ -100,17 +100,6 @@ export const parse: {
   <E, R>(bytes: Stream.Stream<Uint8Array, E, R>, options: ParseOptions = {}) =>
     CsvStream.parseBytes(options, { failure: fromFailure })(bytes)
 )
-
-/**
- * The physical line a record from `parse` starts on.
- *
- * @since 0.1.0
- * @category getters
- */
-export const lineOf = (record: Readonly<Record<string, string>>): number | undefined => {
-  const line = (record as any)[lineSymbol]
-  return typeof line === "number" ? line : undefined
-}
 
 /**
  * A row of a job's CSV: the spec's columns `url, title, value, dimension,
@@ -201,7 +190,7 @@ export const CsvRowFromRecord: Schema.Schema<CsvRow, Record<string, string>> = S
   {
     strict: true,
     decode: (record, _, ast) => {
-      const row = decodeRecord(record, lineOf(record) ?? 0)
+      const row = decodeRecord(record, 0)
       return row instanceof CsvError ?
         ParseResult.fail(new ParseResult.Type(ast, record, row.description)) :
         ParseResult
@@ -222,8 +211,10 @@ export const CsvRowFromRecord: Schema.Schema<CsvRow, Record<string, string>> = S
 
 /**
  * Turns records (from `parse`) into `CsvRow`s. A record without one of the
- * required columns fails with a `CsvError` naming its line and the column;
- * records that do not come from `parse` are counted from line 2.
+ * required columns fails with a `CsvError` naming its line and the column.
+ * Right after `parse`, lines are the physical lines `parse` counted (quoted
+ * line breaks included); after other operators in between, records are
+ * counted from line 2, one line each.
  *
  * @since 0.1.0
  * @category combinators
@@ -235,11 +226,14 @@ export const decodeRows = <E, R>(
     let index = 0
     return {
       step: (input, out) => {
+        const lines = CsvStream.chunkLines.get(input)
+        let i = 0
         for (const record of input) {
           index++
-          const row = decodeRecord(record, lineOf(record) ?? index + 1)
+          const row = decodeRecord(record, lines?.[i] ?? index + 1)
           if (row instanceof CsvError) return row
           out.push(row)
+          i++
         }
         return undefined
       },

@@ -25,9 +25,6 @@ const QUOTE_SEEN = 3
 /** Just after a CR that ended a row: a LF right after it belongs to it. */
 const AFTER_CR = 4
 
-/** The physical line a record starts on, kept out of its enumerable keys. */
-export const lineSymbol: unique symbol = Symbol.for("@effect-qoery/client/DatasetCsv/line")
-
 /** @internal */
 export interface Failure {
   readonly line: number
@@ -68,6 +65,8 @@ export class CsvParser {
 
   failure: Failure | undefined = undefined
   rows = 0
+  /** The line each record pushed to `out` starts on, in the same order; the caller empties it. */
+  lines: Array<number> = []
 
   constructor(options: ParserOptions = {}) {
     this.allowRagged = options.allowRaggedRows === true
@@ -145,6 +144,11 @@ export class CsvParser {
         let d = 0
         while (end < n) {
           d = s.charCodeAt(end)
+          // Most characters come after the comma in the code table: one comparison for them.
+          if (d > COMMA) {
+            end++
+            continue
+          }
           if (d === COMMA || d === LF || d === CR) break
           end++
         }
@@ -324,9 +328,8 @@ export class CsvParser {
     }
     this.col = 0
     if (this.failure !== undefined) return
-    const record = this.record
-    Object.defineProperty(record, lineSymbol, { value: this.rowLine })
-    out.push(record)
+    out.push(this.record)
+    this.lines.push(this.rowLine)
     this.rows++
   }
 }

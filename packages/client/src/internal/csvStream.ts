@@ -14,22 +14,31 @@ import { CsvParser } from "./csvParser.js"
 export interface Transducer<A, B, E> {
   readonly step: (input: Chunk.Chunk<A>, out: Array<B>) => E | undefined
   readonly end: (out: Array<B>) => E | undefined
+  /** Makes the output chunk of a step (default `Chunk.unsafeFromArray`). */
+  readonly chunk?: (out: Array<B>) => Chunk.Chunk<B>
 }
 
-const emit = <B>(out: Array<B>) => out.length === 0 ? Channel.void : Channel.write(Chunk.unsafeFromArray(out))
+/**
+ * The line each record of a chunk made by `parseBytes` starts on. Kept beside
+ * the chunk rather than on each record: records stay plain objects, and it
+ * costs one entry per chunk instead of one per row.
+ */
+export const chunkLines = new WeakMap<Chunk.Chunk<unknown>, ReadonlyArray<number>>()
 
 /** Runs a transducer over a stream: what it produced before an error is still emitted, then the stream fails. */
 export const transduce =
   <A, B, E2>(make: () => Transducer<A, B, E2>) => <E, R>(self: Stream.Stream<A, E, R>): Stream.Stream<B, E | E2, R> => {
     const channel = Channel.suspend(() => {
       const transducer = make()
+      const toChunk = transducer.chunk ?? Chunk.unsafeFromArray
+      const emit = (out: Array<B>) => out.length === 0 ? Channel.void : Channel.write(toChunk(out))
       const loop: Channel.Channel<Chunk.Chunk<B>, Chunk.Chunk<A>, E | E2, E, unknown, unknown> = Channel
         .readWithCause({
           onInput: (input: Chunk.Chunk<A>) => {
             const out: Array<B> = []
             const error = transducer.step(input, out)
             if (error !== undefined) return Channel.zipRight(emit(out), Channel.fail(error))
-            return out.length === 0 ? loop : Channel.zipRight(Channel.write(Chunk.unsafeFromArray(out)), loop)
+            return out.length === 0 ? loop : Channel.zipRight(Channel.write(toChunk(out)), loop)
           },
           onFailure: Channel.failCause,
           onDone: () => {
@@ -72,6 +81,12 @@ export const parseBytes = <E2>(options: ParserOptions, hooks: ParseHooks<E2>) =>
         }
         parser.end(out)
         return check()
+      },
+      chunk: (out) => {
+        const chunk = Chunk.unsafeFromArray(out)
+        chunkLines.set(chunk, parser.lines)
+        parser.lines = []
+        return chunk
       }
     }
   })
