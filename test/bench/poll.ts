@@ -1,0 +1,97 @@
+/**
+ * Poll cost: client CPU per completed poll of JobWatcher.watch, beside a
+ * hand-written node:http keep-alive loop with JSON.parse (the floor in Node),
+ * against the same emulator in another process, rounds alternating.
+ */
+import { JobWatcher, QoeryClient } from "@effect-qoery/client"
+import { FetchHttpClient, type HttpClient } from "@effect/platform"
+import { NodeHttpClient } from "@effect/platform-node"
+import { Effect, Layer, Schedule, Stream } from "effect"
+import * as http from "node:http"
+import { apiKey, startEmulator } from "./emulatorProcess.js"
+import { median } from "./stats.js"
+
+export interface PollResult {
+  readonly polls: number
+  readonly floorUs: number
+  readonly undiciUs: number
+  readonly fetchUs: number
+  readonly pollCpuRatio: number
+  readonly pollCpuRatioFetch: number
+}
+
+const cpuPerPoll = async (polls: number, f: () => Promise<unknown>) => {
+  const before = process.cpuUsage()
+  await f()
+  const used = process.cpuUsage(before)
+  return (used.user + used.system) / polls
+}
+
+export const runPollBench = async ({ quick }: { readonly quick: boolean }): Promise<PollResult> => {
+  const polls = quick ? 300 : 3_000
+  const rounds = quick ? 1 : 5
+  const emulator = await startEmulator({ jobDuration: "2h" })
+  try {
+    const layer = (transport: Layer.Layer<HttpClient.HttpClient>) =>
+      QoeryClient.layer({ apiKey, baseUrl: emulator.baseUrl }).pipe(Layer.provide(transport))
+    const jobId = await Effect.runPromise(
+      Effect.flatMap(QoeryClient.QoeryClient, (c) => c.startJob("bench poll cost")).pipe(
+        Effect.provide(layer(NodeHttpClient.layerUndici))
+      )
+    ).then((s) => s.jobId)
+
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 })
+    const url = `${emulator.baseUrl}/v0/datasets/${jobId}`
+    const floorPoll = () =>
+      new Promise<void>((resolve, reject) => {
+        http.get(url, { agent, headers: { "x-api-key": apiKey, accept: "application/json" } }, (res) => {
+          let text = ""
+          res.setEncoding("utf8")
+          res.on("data", (chunk) => text += chunk)
+          res.on("end", () => {
+            JSON.parse(text)
+            resolve()
+          })
+        }).on("error", reject)
+      })
+    const floor = async () => {
+      for (let i = 0; i < polls; i++) await floorPoll()
+    }
+    // `emit: "every"` and a zero delay: every poll is a request, a decode and an element.
+    const watcher = (transport: Layer.Layer<HttpClient.HttpClient>) => () =>
+      Effect.runPromise(
+        JobWatcher.watch(jobId, { schedule: Schedule.forever, emit: "every" }).pipe(
+          Stream.take(polls),
+          Stream.runDrain,
+          Effect.provide(layer(transport))
+        )
+      )
+    const undici = watcher(NodeHttpClient.layerUndici)
+    const fetch = watcher(FetchHttpClient.layer)
+
+    await floor()
+    await undici()
+    await fetch()
+    const f: Array<number> = []
+    const u: Array<number> = []
+    const fe: Array<number> = []
+    for (let r = 0; r < rounds; r++) {
+      f.push(await cpuPerPoll(polls, floor))
+      u.push(await cpuPerPoll(polls, undici))
+      fe.push(await cpuPerPoll(polls, fetch))
+    }
+    agent.destroy()
+    const floorUs = median(f)
+    // ratios per round, then the median: each round's three runs saw the same machine
+    return {
+      polls,
+      floorUs,
+      undiciUs: median(u),
+      fetchUs: median(fe),
+      pollCpuRatio: median(u.map((x, i) => x / f[i]!)),
+      pollCpuRatioFetch: median(fe.map((x, i) => x / f[i]!))
+    }
+  } finally {
+    await emulator.stop()
+  }
+}

@@ -1,0 +1,103 @@
+/**
+ * Scale and latency: many jobs followed at once by this process with
+ * watchAll, against the emulator in another process.
+ */
+import { JobStatus, JobWatcher, QoeryClient } from "@effect-qoery/client"
+import { NodeHttpClient } from "@effect/platform-node"
+import { Duration, Effect, Layer, Stream } from "effect"
+import { monitorEventLoopDelay } from "node:perf_hooks"
+import { apiKey, startEmulator } from "./emulatorProcess.js"
+import { percentile } from "./stats.js"
+
+export interface ScaleResult {
+  readonly jobs: number
+  readonly intervalMs: number
+  readonly allTerminal: boolean
+  readonly terminalTwice: number
+  readonly heapPerJobKB: number
+  readonly loopDelayP99Ms: number
+  readonly requestsPerJob: number
+  readonly minimumRequestsPerJob: number
+  readonly extraRequestsPerJob: number
+  readonly requestsAfterTerminal: number
+  readonly latencyP99Ms: number
+  readonly latencyP99OverIntervalMs: number
+}
+
+const gc = () => (globalThis as { gc?: () => void }).gc?.()
+const heapUsed = () => {
+  gc()
+  gc()
+  return process.memoryUsage().heapUsed
+}
+
+export const runScaleBench = async ({ quick }: { readonly quick: boolean }): Promise<ScaleResult> => {
+  const jobs = quick ? 300 : 10_000
+  const intervalMs = quick ? 1_000 : 5_000
+  const jobDurationMs = quick ? 3_000 : 30_000
+  const emulator = await startEmulator({ jobDuration: `${jobDurationMs}ms`, pollingInterval: `${intervalMs}ms` })
+  try {
+    const layer = QoeryClient.layer({ apiKey, baseUrl: emulator.baseUrl }).pipe(
+      Layer.provide(NodeHttpClient.layerUndici)
+    )
+    return await Effect.runPromise(
+      Effect.gen(function*() {
+        const client = yield* QoeryClient.QoeryClient
+        const ids = yield* Effect.forEach(
+          Array.from({ length: jobs }, (_, i) => `bench scale ${i}`),
+          (search) => Effect.map(client.startJob(search), (s) => s.jobId),
+          { concurrency: 64 }
+        )
+        const before = yield* Effect.promise(() => emulator.stats())
+        const baseline = heapUsed()
+        const delay = monitorEventLoopDelay({ resolution: 10 })
+        delay.enable()
+        const firstSeen = new Map<string, number>()
+        const terminal = new Map<string, number>()
+        const latencies: Array<number> = []
+        const minimum: Array<number> = []
+        let heapDuring = 0
+        // one heap reading once every job is being followed and none has ended
+        const probe = setTimeout(() => heapDuring = heapUsed(), Math.min(jobDurationMs / 2, intervalMs * 2))
+        yield* JobWatcher.watchAll(ids, { concurrency: jobs, interval: Duration.millis(intervalMs) }).pipe(
+          Stream.runForEach((item) =>
+            Effect.sync(() => {
+              if (JobWatcher.isWatchAllFailure(item)) return
+              const now = Date.now()
+              if (!firstSeen.has(item.jobId)) firstSeen.set(item.jobId, now)
+              if (!JobStatus.isTerminal(item)) return
+              terminal.set(item.jobId, (terminal.get(item.jobId) ?? 0) + 1)
+              const ended = item.completedAt!.epochMillis
+              latencies.push(now - ended)
+              // the fewest polls that see the end: the first one, then one an interval until the end
+              minimum.push(1 + Math.max(0, Math.ceil((ended - firstSeen.get(item.jobId)!) / intervalMs)))
+            })
+          )
+        )
+        clearTimeout(probe)
+        delay.disable()
+        const after = yield* Effect.promise(() => emulator.stats())
+        const requests = after.requests.status! - before.requests.status!
+        const requestsPerJob = requests / jobs
+        const minimumRequestsPerJob = minimum.reduce((a, b) => a + b, 0) / Math.max(1, minimum.length)
+        const latencyP99Ms = percentile(latencies, 99)
+        return {
+          jobs,
+          intervalMs,
+          allTerminal: terminal.size === jobs,
+          terminalTwice: [...terminal.values()].filter((n) => n > 1).length,
+          heapPerJobKB: (heapDuring - baseline) / jobs / 1024,
+          loopDelayP99Ms: delay.percentile(99) / 1e6,
+          requestsPerJob,
+          minimumRequestsPerJob,
+          extraRequestsPerJob: requestsPerJob - minimumRequestsPerJob,
+          requestsAfterTerminal: after.statusRequestsAfterTerminal - before.statusRequestsAfterTerminal,
+          latencyP99Ms,
+          latencyP99OverIntervalMs: latencyP99Ms - intervalMs
+        }
+      }).pipe(Effect.provide(layer))
+    )
+  } finally {
+    await emulator.stop()
+  }
+}
