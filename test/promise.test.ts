@@ -1,0 +1,157 @@
+/**
+ * The Promise API against the emulator on loopback: iteration to the end,
+ * abort, and each error as an `Error` subclass with its fields.
+ */
+import { createClient, JobFailedError, QoeryApiError, WatchTimeoutError } from "@effect-qoery/client/promise"
+import { Emulator, Faults } from "@effect-qoery/emulator"
+import { ManagedRuntime } from "effect"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+
+const key = "promise-secret-key-41c2"
+
+let emulator: Emulator.Service
+const runtime = ManagedRuntime.make(
+  Emulator.layer({ port: 0, apiKeys: [key], jobDuration: "600 millis", pollingInterval: "50 millis" })
+)
+
+beforeAll(async () => {
+  emulator = await runtime.runPromise(Emulator.Emulator)
+})
+
+afterAll(() => runtime.dispose())
+
+const client = (apiKey = key) => createClient({ apiKey, baseUrl: emulator.baseUrl })
+
+const statusRequests = async () => (await runtime.runPromise(emulator.stats)).requests.status
+
+/** Rejects with what the promise rejected with. */
+const rejection = async (promise: Promise<unknown>): Promise<unknown> => {
+  try {
+    await promise
+  } catch (error) {
+    return error
+  }
+  throw new Error("expected a rejection")
+}
+
+describe("createClient", () => {
+  it("starts a job, iterates its statuses to the end, waits for it and streams its typed rows", async () => {
+    const qoery = client()
+    try {
+      const started = await qoery.startJob("sea level rise")
+      expect(started.jobId).toMatch(/^\d{8}_\d{6}$/)
+      const statuses = []
+      for await (const status of qoery.watch(started.jobId, { interval: "50 millis" })) statuses.push(status)
+      expect(statuses.length).toBeGreaterThan(1)
+      expect(statuses.at(-1)!.status).toBe("completed")
+      expect(statuses.slice(0, -1).every((s) => s.status === "processing")).toBe(true)
+
+      const completed = await qoery.waitFor(started.jobId)
+      expect(completed.progress.rowsCollected).toBeGreaterThan(0)
+      expect((await qoery.status(started.jobId)).status).toBe("completed")
+
+      const rows = []
+      for await (const row of qoery.rows(started.jobId)) rows.push(row)
+      expect(rows).toHaveLength(completed.progress.rowsCollected)
+      expect(rows[0]).toMatchObject({ url: expect.any(String), title: expect.any(String) })
+      expect(Object.keys(rows[0])).toEqual(expect.arrayContaining(["url", "title", "value", "dimension", "timestamp"]))
+    } finally {
+      await qoery.close()
+    }
+  })
+
+  it("breaking out of for-await stops the polling", async () => {
+    const qoery = client()
+    try {
+      const { jobId } = await qoery.startJob("break early")
+      for await (const _ of qoery.watch(jobId, { interval: "20 millis", emit: "every" })) break
+      const after = await statusRequests()
+      await new Promise((resolve) => setTimeout(resolve, 200))
+      expect(await statusRequests()).toBe(after)
+    } finally {
+      await qoery.close()
+    }
+  })
+
+  it("aborting stops the polling at once and rejects with the signal's reason", async () => {
+    const qoery = client()
+    try {
+      const { jobId } = await qoery.startJob("abort me")
+      const controller = new AbortController()
+      const seen: Array<string> = []
+      const error = await rejection((async () => {
+        for await (
+          const status of qoery.watch(jobId, { signal: controller.signal, interval: "20 millis", emit: "every" })
+        ) {
+          seen.push(status.status)
+          if (seen.length === 2) controller.abort()
+        }
+      })())
+      expect(error).toBe(controller.signal.reason)
+      expect((error as Error).name).toBe("AbortError")
+      expect(seen).toHaveLength(2)
+      const after = await statusRequests()
+      await new Promise((resolve) => setTimeout(resolve, 200))
+      expect(await statusRequests()).toBe(after)
+
+      const waiting = new AbortController()
+      const pending = qoery.waitFor(jobId, { signal: waiting.signal, interval: "20 millis" })
+      waiting.abort(new Error("user gave up"))
+      expect(((await rejection(pending)) as Error).message).toBe("user gave up")
+
+      const already = AbortSignal.abort()
+      expect(await rejection(qoery.status(jobId, { signal: already }))).toBe(already.reason)
+    } finally {
+      await qoery.close()
+    }
+  })
+})
+
+describe("errors", () => {
+  it("are Error subclasses named by their tag, with their fields, and never the key", async () => {
+    const wrong = client("not-a-valid-key-9d8e")
+    const unauthorized = await rejection(wrong.startJob("x"))
+    await wrong.close()
+    expect(unauthorized).toBeInstanceOf(QoeryApiError)
+    expect(unauthorized).toBeInstanceOf(Error)
+    expect(unauthorized).toMatchObject({ name: "Unauthorized", tag: "Unauthorized", error: "Invalid API key" })
+    const text = `${String(unauthorized)} ${JSON.stringify(unauthorized)} ${(unauthorized as Error).stack}`
+    expect(text).not.toContain("not-a-valid-key-9d8e")
+
+    const qoery = client()
+    try {
+      expect(await rejection(qoery.status("20240101_000000"))).toMatchObject({
+        name: "JobNotFound",
+        tag: "JobNotFound",
+        jobId: "20240101_000000"
+      })
+      expect(await rejection(qoery.status("not-an-id"))).toMatchObject({
+        name: "InvalidInput",
+        field: "jobId"
+      })
+      expect(await rejection(qoery.startJob("   "))).toMatchObject({ name: "InvalidInput", field: "search" })
+
+      const { jobId } = await qoery.startJob("server trouble")
+      await runtime.runPromise(emulator.setFaults("status", Faults.times({ kind: "status", status: 501 })))
+      const server = await rejection(qoery.status(jobId))
+      expect(server).toMatchObject({ name: "ServerError", tag: "ServerError", status: 501 })
+      await runtime.runPromise(emulator.clearFaults)
+
+      const failed = await rejection(qoery.waitFor((await qoery.startJob("this will fail")).jobId))
+      expect(failed).toBeInstanceOf(JobFailedError)
+      expect(failed).toMatchObject({ name: "JobFailed", tag: "JobFailed" })
+      expect((failed as JobFailedError).status.status).toBe("error")
+      expect((failed as JobFailedError).status.error.length).toBeGreaterThan(0)
+
+      const slow = await qoery.startJob("too slow")
+      const timeout = await rejection(qoery.waitFor(slow.jobId, { timeout: "100 millis", interval: "20 millis" }))
+      expect(timeout).toBeInstanceOf(WatchTimeoutError)
+      expect(timeout).toMatchObject({ name: "WatchTimeout", jobId: slow.jobId })
+      expect(typeof (timeout as WatchTimeoutError).elapsed).toBe("number")
+    } finally {
+      await runtime.runPromise(emulator.clearFaults)
+      await qoery.close()
+    }
+    expect(() => createClient({ baseUrl: "ftp://example.com" })).toThrow(QoeryApiError)
+  })
+})
