@@ -117,7 +117,9 @@ export const parseBaseUrl = (input: string | URL): Either.Either<URL, QoeryError
   try {
     url = new URL(input)
   } catch {
-    return fail(`${JSON.stringify(String(input))} is not a URL (expected e.g. ${defaultBaseUrl})`)
+    // Echo the input, but never what stands in its userinfo part: a password there may be the key.
+    const shown = String(input).replace(/^([^/?#]*\/\/)[^/?#]*@/, "$1***@")
+    return fail(`${JSON.stringify(shown)} is not a URL (expected e.g. ${defaultBaseUrl})`)
   }
   if (url.protocol !== "http:" && url.protocol !== "https:") return fail(`expected http or https, got ${url.protocol}`)
   if (url.username !== "" || url.password !== "") return fail("credentials in the URL are not allowed; use apiKey")
