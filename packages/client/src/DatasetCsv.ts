@@ -277,6 +277,16 @@ const retrySchedule = (options: RetryOptions, defaultTimes: number, retryable: (
 
 const isTransient = (error: unknown) => QoeryError.isQoeryError(error) && QoeryError.isTransient(error)
 
+/** A job's CSV must have the spec's columns, whatever its rows. */
+const checkHeader = (columns: ReadonlyArray<string>) => {
+  const missing = required.find((column) => !columns.includes(column))
+  return missing === undefined ? undefined : new CsvError({
+    line: 1,
+    column: missing,
+    description: `the header has no "${missing}" column (it has ${columns.map((c) => JSON.stringify(c)).join(", ")})`
+  })
+}
+
 const cutMidRow = (jobId: string) => (line: number) =>
   new QoeryError.TransportError({
     reason: "Truncated",
@@ -327,7 +337,8 @@ export const rows = (
       const download = client.downloadCsv(jobId).pipe(
         CsvStream.parseBytes<CsvError | QoeryError.TransportError>(options, {
           failure: fromFailure,
-          cutMidRow: cutMidRow(jobId)
+          cutMidRow: cutMidRow(jobId),
+          header: checkHeader
         }),
         decodeRows,
         Stream.mapChunks((chunk) => {
@@ -373,8 +384,9 @@ export interface Written {
 
 /**
  * Writes the job's CSV to `path`, whole or not at all: the bytes go to a
- * temporary file in the same folder while they are parsed (so a CSV that does
- * not parse is never written), and it is renamed to `path` only once the
+ * temporary file in the same folder while they are parsed and decoded (so a
+ * CSV that does not parse, or whose rows are not `CsvRow`s, is never written),
+ * and it is renamed to `path` only once the
  * download is complete. A download cut short (fewer bytes than its
  * `Content-Length`, or ending mid row), stalled, or refused in a transient way
  * is retried; a failure or an interruption leaves no temporary file and no
@@ -412,8 +424,11 @@ export const writeFile = (
           }),
           CsvStream.parseBytes<CsvError | QoeryError.TransportError>(options, {
             failure: fromFailure,
-            cutMidRow: cutMidRow(jobId)
+            cutMidRow: cutMidRow(jobId),
+            header: checkHeader
           }),
+          // Every row must be a CsvRow: a CSV without the spec's columns is not the job's CSV.
+          decodeRows,
           Stream.runCount
         )
         yield* file.sync

@@ -57,6 +57,8 @@ export interface ParseHooks<E2> {
   readonly failure: (failure: Failure) => E2
   /** When set, input that does not end at the end of a row fails with this instead (a download cut short). */
   readonly cutMidRow?: ((line: number) => E2) | undefined
+  /** Checks the column names once the header row is read. */
+  readonly header?: ((columns: ReadonlyArray<string>) => E2 | undefined) | undefined
 }
 
 /** Bytes to records: streaming UTF-8 decoding (characters split across chunks, BOM) and the parser. */
@@ -65,12 +67,25 @@ export const parseBytes = <E2>(options: ParserOptions, hooks: ParseHooks<E2>) =>
     const parser = new CsvParser(options)
     // The BOM is stripped by the parser, so that it goes whichever decoder is used.
     const decoder = new TextDecoder("utf-8", { ignoreBOM: true })
-    const check = () => parser.failure === undefined ? undefined : hooks.failure(parser.failure)
+    let headerChecked = hooks.header === undefined
+    const check = () => {
+      if (parser.failure !== undefined) return hooks.failure(parser.failure)
+      if (!headerChecked && parser.columns !== undefined) {
+        headerChecked = true
+        return hooks.header!(parser.columns)
+      }
+      return undefined
+    }
     return {
       step: (input, out) => {
         for (const bytes of input) {
           parser.feed(decoder.decode(bytes, { stream: true }), out)
-          if (parser.failure !== undefined) return check()
+          const error = check()
+          if (error !== undefined) {
+            // A bad header: the rows read with it are not given out.
+            if (parser.failure === undefined) out.length = 0
+            return error
+          }
         }
         return undefined
       },
