@@ -8,6 +8,7 @@ import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
+import * as Mailbox from "effect/Mailbox"
 import * as Predicate from "effect/Predicate"
 import type * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
@@ -84,7 +85,11 @@ export interface WatchOptions {
   readonly retry?: RetryOptions | undefined
   /** The longest the watch may take, from its first poll. Default none for `watch`, 30 minutes for `awaitCompletion` and `run`. */
   readonly timeout?: Duration.DurationInput | undefined
-  /** For how long after the first poll a `JobNotFound` is retried, as a job just started may not be visible yet. Default 0 for `watch`, 10 seconds for `run`. */
+  /**
+   * For how long after the first poll a `JobNotFound` is retried, as a job
+   * just started may not be visible yet. Default 10 seconds for `run`, 0 for
+   * `watch` and `awaitCompletion`.
+   */
   readonly notFoundGrace?: Duration.DurationInput | undefined
   /** Called before each retry, for progress displays. */
   readonly onRetry?: ((info: RetryInfo) => Effect.Effect<void>) | undefined
@@ -231,7 +236,7 @@ export const awaitCompletion: {
   (args) => typeof args[0] === "string",
   (jobId: string, options?: WatchOptions): Effect.Effect<JobStatus.Completed, WatchError | JobFailed, QoeryClient> =>
     Effect.gen(function*() {
-      const resolved = yield* config(options, Options.runDefaults)
+      const resolved = yield* config(options, Options.awaitDefaults)
       const client = yield* QoeryClient
       const last = yield* Stream.runLast(internal.watch(client, jobId, resolved))
       // The stream only ends after a terminal status.
@@ -282,7 +287,7 @@ export const watchAll = (
   jobIds: Iterable<string>,
   options?: WatchAllOptions
 ): Stream.Stream<JobStatus.JobStatus | WatchAllFailure, WatchError, QoeryClient> =>
-  Stream.unwrap(Effect.gen(function*() {
+  Stream.unwrapScoped(Effect.gen(function*() {
     const resolved = yield* config(options, Options.watchDefaults)
     const concurrency = options?.concurrency ?? 16
     if (!Number.isInteger(concurrency) || concurrency < 1) {
@@ -293,12 +298,20 @@ export const watchAll = (
     }
     const client = yield* QoeryClient
     const failFast = options?.failFast ?? true
-    const one = (jobId: string): Stream.Stream<JobStatus.JobStatus | WatchAllFailure, WatchError> =>
+    // One fiber per job pushing into one mailbox: a stream per job merged by
+    // Stream.flatMap would cost several times the memory per job.
+    const mailbox = yield* Mailbox.make<JobStatus.JobStatus | WatchAllFailure, WatchError>(256)
+    const offer = (element: JobStatus.JobStatus | WatchAllFailure) => mailbox.offer(element)
+    const one = (jobId: string): Effect.Effect<void, WatchError> =>
       failFast
-        ? internal.watch(client, jobId, resolved)
-        : Stream.catchAll(
-          internal.watch(client, jobId, resolved),
-          (error) => Stream.succeed(new WatchAllFailure({ jobId, error }))
+        ? internal.forEachStatus(client, jobId, resolved, offer)
+        : Effect.catchAll(
+          internal.forEachStatus(client, jobId, resolved, offer),
+          (error) => offer(new WatchAllFailure({ jobId, error }))
         )
-    return Stream.flatMap(Stream.fromIterable(new Set(jobIds)), one, { concurrency })
+    yield* Effect.forEach(new Set(jobIds), one, { concurrency, discard: true }).pipe(
+      Mailbox.into(mailbox),
+      Effect.forkScoped
+    )
+    return Mailbox.toStream(mailbox)
   }))

@@ -566,6 +566,14 @@ describe("JobWatcher.awaitCompletion", () => {
       assert.include(error.message, "No sources found for this query")
     }))
 
+  it.effect("fails at once on an unknown job (no grace window unless asked)", () =>
+    Effect.gen(function*() {
+      const fake = makeFake({})
+      const exit = yield* fake.provide(Effect.exit(JobWatcher.awaitCompletion(JOB)))
+      assert.strictEqual(failure(exit)._tag, "JobNotFound")
+      assert.strictEqual(fake.requests.length, 1)
+    }))
+
   it.effect("times out after 30 minutes by default", () =>
     Effect.gen(function*() {
       const fake = makeFake({ [JOB]: [ok(processing(1))] })

@@ -71,25 +71,28 @@ class Poller {
   )
 
   private next(): Effect.Effect<JobStatus.JobStatus, WatchError> {
-    return Effect.gen(this, function*() {
-      if (this.polls === 0) this.start = yield* Clock.currentTimeMillis
-      while (true) {
-        if (this.polls > 0) yield* this.waitForNextPoll()
-        const status = yield* this.pollUntilSuccess()
-        this.polls++
-        this.lastStatus = status
-        if (JobStatus.isTerminal(status)) {
-          this.done = true
-          return status
-        }
-        if (
-          this.config.emitEvery || this.lastEmitted === undefined || !JobStatus.equivalence(this.lastEmitted, status)
-        ) {
-          this.lastEmitted = status
-          return status
-        }
-      }
-    })
+    const status = this.polls === 0
+      ? Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        this.start = now
+        return this.pollUntilSuccess()
+      })
+      : Effect.flatMap(this.waitForNextPoll(), () => this.pollUntilSuccess())
+    return Effect.flatMap(status, (status) => this.accept(status) ? Effect.succeed(status) : this.next())
+  }
+
+  /** Records a status; whether to emit it (it changed, or every poll is emitted, or it is the last). */
+  private accept(status: JobStatus.JobStatus): boolean {
+    this.polls++
+    this.lastStatus = status
+    if (JobStatus.isTerminal(status)) {
+      this.done = true
+      return true
+    }
+    if (this.config.emitEvery || this.lastEmitted === undefined || !JobStatus.equivalence(this.lastEmitted, status)) {
+      this.lastEmitted = status
+      return true
+    }
+    return false
   }
 
   /** Waits the interval (or what the schedule says) from the end of the last response. */
@@ -111,34 +114,40 @@ class Poller {
 
   /** Polls, retrying transient failures, until a status arrives or the failure is final. */
   private pollUntilSuccess(): Effect.Effect<JobStatus.JobStatus, WatchError> {
-    return Effect.gen(this, function*() {
-      while (true) {
-        const result = yield* Effect.either(this.poll())
-        const now = yield* Clock.currentTimeMillis
-        this.lastResponseAt = now
-        if (result._tag === "Right") {
+    return Effect.matchEffect(this.poll(), {
+      onSuccess: (status) =>
+        Effect.map(Clock.currentTimeMillis, (now) => {
+          this.lastResponseAt = now
           if (this.failures > 0) {
             this.failures = 0
             this.retryState = this.config.retrySchedule.initial
           }
-          return result.right
-        }
-        const error = result.left
-        if (error._tag === "WatchTimeout") return yield* error
-        this.failures++
-        if (!this.isRetryable(error, now) || this.failures >= this.config.budget) return yield* error
-        const delay = yield* this.retryDelay(error, now)
-        const info = { jobId: this.jobId, error, attempt: this.failures, delay: Duration.millis(delay) }
-        yield* Effect.logDebug(
-          `JobWatcher: ${error._tag} polling job ${this.jobId}, retry ${this.failures} in ${
-            Duration.format(info.delay)
-          }`
-        ).pipe(
-          Effect.annotateLogs({ "qoery.job_id": this.jobId, "qoery.error": error._tag, "qoery.retry_delay_ms": delay })
-        )
-        if (this.config.onRetry !== undefined) yield* this.config.onRetry(info)
-        yield* this.sleep(delay, now)
-      }
+          return status
+        }),
+      onFailure: (error) =>
+        Effect.flatMap(Clock.currentTimeMillis, (now) => {
+          this.lastResponseAt = now
+          return this.retryOrFail(error, now)
+        })
+    })
+  }
+
+  /** After a failed poll: waits and polls again when the failure is transient and the budget allows, else fails. */
+  private retryOrFail(error: WatchError, now: number): Effect.Effect<JobStatus.JobStatus, WatchError> {
+    return Effect.gen(this, function*() {
+      if (error._tag === "WatchTimeout") return yield* error
+      this.failures++
+      if (!this.isRetryable(error, now) || this.failures >= this.config.budget) return yield* error
+      const delay = yield* this.retryDelay(error, now)
+      const info = { jobId: this.jobId, error, attempt: this.failures, delay: Duration.millis(delay) }
+      yield* Effect.logDebug(
+        `JobWatcher: ${error._tag} polling job ${this.jobId}, retry ${this.failures} in ${Duration.format(info.delay)}`
+      ).pipe(
+        Effect.annotateLogs({ "qoery.job_id": this.jobId, "qoery.error": error._tag, "qoery.retry_delay_ms": delay })
+      )
+      if (this.config.onRetry !== undefined) yield* this.config.onRetry(info)
+      yield* this.sleep(delay, now)
+      return yield* this.pollUntilSuccess()
     })
   }
 
@@ -202,6 +211,26 @@ class Poller {
     })
   }
 }
+
+/**
+ * Runs `f` on each status to emit, in the current fiber, without a stream:
+ * what `watchAll` runs for each job (a stream per job costs several times
+ * the memory of a fiber).
+ */
+export const forEachStatus = (
+  client: QoeryClient.Service,
+  jobId: string,
+  config: Config,
+  f: (status: JobStatus.JobStatus) => Effect.Effect<unknown>
+): Effect.Effect<void, WatchError> =>
+  Effect.suspend(() => {
+    const poller = new Poller(client, jobId, config)
+    const loop: Effect.Effect<void, WatchError> = Effect.matchEffect(poller.pull, {
+      onFailure: (end) => Option.isNone(end) ? Effect.void : Effect.fail(end.value),
+      onSuccess: (status) => Effect.zipRight(f(status), loop)
+    })
+    return loop
+  })
 
 /** The statuses of a job, with validated options and a client in hand. */
 export const watch = (

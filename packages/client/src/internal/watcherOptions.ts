@@ -38,13 +38,14 @@ export interface RetryInfo {
   readonly delay: Duration.Duration
 }
 
-/** The defaults that differ between `watch` and `awaitCompletion` / `run`. */
+/** The defaults that differ between `watch`, `awaitCompletion` and `run`. */
 export interface Defaults {
   readonly timeout: Duration.DurationInput | undefined
   readonly notFoundGrace: Duration.DurationInput
 }
 
 export const watchDefaults: Defaults = { timeout: undefined, notFoundGrace: 0 }
+export const awaitDefaults: Defaults = { timeout: Duration.minutes(30), notFoundGrace: 0 }
 export const runDefaults: Defaults = { timeout: Duration.minutes(30), notFoundGrace: Duration.seconds(10) }
 
 export const defaultInterval = Duration.millis(1_500)
