@@ -12,7 +12,7 @@ import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import type * as HttpClient from "@effect/platform/HttpClient"
 import { assert } from "@effect/vitest"
-import { Cause, Effect, Layer, List, Logger, LogLevel, ManagedRuntime, Tracer } from "effect"
+import { Cause, Effect, Exit, Layer, List, Logger, LogLevel, ManagedRuntime, Tracer } from "effect"
 import * as fs from "node:fs"
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
@@ -194,7 +194,7 @@ export const recordLogs = () => {
   return { lines, layer }
 }
 
-/** Every span's name, attributes and events (with their attributes), as text. */
+/** Every span's name, attributes and events (with their attributes), and the cause it failed with, as text. */
 export const recordSpans = () => {
   const lines: Array<string> = []
   const wrap = (inner: Tracer.Tracer) =>
@@ -215,8 +215,10 @@ export const recordSpans = () => {
           lines.push(`event ${name} ${eventName} ${safeJson(eventAttributes ?? {})}`)
           event(eventName, time, eventAttributes)
         }
+        // What an exporter takes from the end: the attributes, and the cause of a failure (not a success's value).
         span.end = (endTime, exit) => {
-          lines.push(`end ${name} ${safeJson(Object.fromEntries(attributes))} ${safeJson(exit)}`)
+          const outcome = Exit.isFailure(exit) ? Cause.pretty(exit.cause, { renderErrorCause: true }) : "success"
+          lines.push(`end ${name} ${safeJson(Object.fromEntries(attributes))} ${outcome}`)
           end(endTime, exit)
         }
         return span
