@@ -676,6 +676,22 @@ describe("JobWatcher.watchAll", () => {
       assert.strictEqual(Chunk.size(yield* Fiber.join(fiber)), 20)
     }))
 
+  it.effect("ending the consumer interrupts every job and its request in flight", () =>
+    Effect.gen(function*() {
+      const fake = makeFake({
+        [JOB]: [ok(processing(1)), ok(processing(2), 10_000)],
+        [OTHER]: [ok(processing(1, OTHER), 5_000)]
+      })
+      const fiber = yield* Effect.fork(
+        fake.provide(Stream.runCollect(JobWatcher.watchAll([JOB, OTHER], { interval: 100 }).pipe(Stream.take(1))))
+      )
+      // The first status arrives at once; the other job's request, in flight, is aborted then.
+      assert.deepStrictEqual(Chunk.toReadonlyArray(yield* Fiber.join(fiber)), [processing(1)])
+      assert.deepStrictEqual(fake.interrupted, [0])
+      yield* TestClock.adjust("1 hour")
+      assert.strictEqual(fake.requests.length, 2)
+    }))
+
   it.effect("rejects a bad concurrency", () =>
     Effect.gen(function*() {
       const fake = makeFake({})
