@@ -292,11 +292,13 @@ describe("nothing lost", { timeout: 120_000 }, () => {
     const out = tmpFile(state, "killed/result.csv")
     const env = { QOERY_STATE_DIR: state }
     const child = Cli.start(["run", "glacier mass", "--out", out, ...connect()], env)
-    await child.waitForStderr(/initializing|searching/)
+    // The journal line is written before the first poll, and so before this message.
+    await child.waitForStderr("Started job")
     child.kill("SIGKILL")
     const killed = await child.done
     expect(killed.signal).toBe("SIGKILL")
     expect(fs.existsSync(out)).toBe(false)
+    expect(journal(state)).not.toContain("\"ended\"")
     const jobId = JSON.parse(journal(state).trim().split("\n")[0]).jobId as string
 
     const resumed = await Cli.run(["resume", "--api-key", key], env)
