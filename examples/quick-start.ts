@@ -5,6 +5,7 @@
  */
 import { JobWatcher, QoeryClient } from "@effect-qoery/client"
 import { Emulator } from "@effect-qoery/emulator"
+import type { HttpClient } from "@effect/platform"
 import { NodeHttpClient, NodeRuntime } from "@effect/platform-node"
 import { Console, Effect, Layer, Stream } from "effect"
 
@@ -19,6 +20,9 @@ const Local = Layer.unwrapEffect(
   Effect.map(Emulator.Emulator, (e) => QoeryClient.layer({ apiKey: Emulator.demoApiKey, baseUrl: e.baseUrl }))
 ).pipe(Layer.provide(Emulator.layer({ jobDuration: "3 seconds" })))
 
-const QoeryLive = Layer.provide(process.env.QOERY_API_KEY ? Real : Local, NodeHttpClient.layerUndici)
+const Client: Layer.Layer<QoeryClient.QoeryClient, unknown, HttpClient.HttpClient> = process.env.QOERY_API_KEY
+  ? Real
+  : Local
+const QoeryLive = Layer.provide(Client, NodeHttpClient.layerUndici)
 
 program.pipe(Effect.provide(QoeryLive), NodeRuntime.runMain)
