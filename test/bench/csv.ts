@@ -12,7 +12,8 @@
  *   `chunk` callback, its fastest streaming mode). Alternating repetitions,
  *   the median is reported.
  * - In memory (no I/O; 20 MB, quick: 5 MB): `parse` over 64 KB chunks of a
- *   buffer, beside csv-parse's sync API and papaparse on the whole string.
+ *   buffer, beside csv-parse's sync API and papaparse (`step`) on the whole
+ *   string.
  * - Memory: peak RSS growth while the whole file streams through `parse`,
  *   sampled at every chunk, measured first in the process.
  *
@@ -22,7 +23,7 @@ import { DatasetCsv } from "@effect-qoery/client"
 import * as NodeStream from "@effect/platform-node/NodeStream"
 import { parse as csvParseStream } from "csv-parse"
 import { parse as csvParseSync } from "csv-parse/sync"
-import { Effect, Stream } from "effect"
+import { Chunk, Effect, Stream } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -136,15 +137,18 @@ const inMemory = (buffer: Uint8Array): Record<string, () => Promise<number>> => 
   for (let i = 0; i < buffer.length; i += chunkSize) chunks.push(buffer.subarray(i, i + chunkSize))
   const text = new TextDecoder().decode(buffer)
   return {
-    "DatasetCsv.parse": () => Effect.runPromise(Stream.fromIterable(chunks).pipe(DatasetCsv.parse(), Stream.runCount)),
+    // One Uint8Array per Stream chunk, as a file or an HTTP body arrives (Stream.fromIterable would batch them all).
+    "DatasetCsv.parse": () =>
+      Effect.runPromise(Stream.fromChunks(...chunks.map((c) => Chunk.of(c))).pipe(DatasetCsv.parse(), Stream.runCount)),
     "csv-parse (sync)": async () => csvParseSync(text, { columns: true }).length,
+    // `step` measured faster than `chunk` on a string input.
     "papaparse (string)": async () => {
       let n = 0
       Papa.parse(text, {
         header: true,
         skipEmptyLines: true,
-        chunk: (results: Papa.ParseResult<unknown>) => {
-          n += results.data.length
+        step: () => {
+          n++
         }
       } as Papa.ParseConfig<unknown>)
       return n
