@@ -155,3 +155,27 @@ describe("errors", () => {
     expect(() => createClient({ baseUrl: "ftp://example.com" })).toThrow(QoeryApiError)
   })
 })
+
+describe("allowInsecureKey", () => {
+  // 0.0.0.0 is not a loopback name, yet a connection to it stays on this machine.
+  const insecure = () => emulator.baseUrl.replace("127.0.0.1", "0.0.0.0")
+
+  it("the key is refused over plain http to a host that is not loopback, before any request", async () => {
+    const before = await statusRequests()
+    const error = await rejection(createClient({ apiKey: key, baseUrl: insecure() }).status("20251110_151628"))
+    expect(error).toBeInstanceOf(QoeryApiError)
+    expect((error as QoeryApiError).name).toBe("InvalidInput")
+    expect(String(error)).toMatch(/plain http/)
+    expect(await statusRequests()).toBe(before)
+  })
+
+  it("a script can opt in", async () => {
+    const qoery = createClient({ apiKey: key, baseUrl: insecure(), allowInsecureKey: true })
+    try {
+      const { jobId } = await qoery.startJob("insecure on purpose")
+      expect((await qoery.status(jobId)).jobId).toBe(jobId)
+    } finally {
+      await qoery.close()
+    }
+  })
+})

@@ -49,6 +49,8 @@ export interface ClientOptions {
   readonly timeout?: Duration.DurationInput | undefined
   /** The `fetch` to use (default the global one). */
   readonly fetch?: typeof globalThis.fetch | undefined
+  /** Send the key over plain http to a host that is not loopback. Default `false`. */
+  readonly allowInsecureKey?: boolean | undefined
 }
 
 /**
@@ -249,7 +251,8 @@ export const createClient = (options: ClientOptions = {}): Client => {
     QoeryClient.layer({
       baseUrl,
       ...(apiKey === undefined ? {} : { apiKey }),
-      ...(options.timeout === undefined ? {} : { timeout: options.timeout })
+      ...(options.timeout === undefined ? {} : { timeout: options.timeout }),
+      ...(options.allowInsecureKey === undefined ? {} : { allowInsecureKey: options.allowInsecureKey })
     }).pipe(Layer.provide(http))
   )
 
