@@ -327,6 +327,22 @@ layer(Emulator.layer(realTime), { excludeTestServices: true })("faults", (it) =>
       assert.strictEqual((yield* call(`${baseUrl}/v0/plans`)).status, 200)
     }))
 
+  it.effect("a terminal status cut off by a fault does not count as seen by the client", () =>
+    Effect.gen(function*() {
+      const { baseUrl, setFaults, stats } = yield* Emulator.Emulator
+      const id = yield* startJob(baseUrl, "cut off at the end")
+      yield* Effect.sleep(Duration.millis(realTime.jobDuration.pipe(Duration.toMillis) + 100))
+      const url = `${baseUrl}/v0/datasets/${id}`
+      const headers = { "x-api-key": key }
+      const before = (yield* stats).statusRequestsAfterTerminal
+      yield* setFaults("status", Faults.times({ kind: "truncate" }, 1))
+      assert.isTrue(Either.isLeft(yield* attempt(url, { headers })), "the truncated answer fails on the client")
+      assert.strictEqual(json(yield* call(url, { headers })).status, "completed")
+      assert.strictEqual((yield* stats).statusRequestsAfterTerminal, before, "the first delivered terminal status")
+      yield* call(url, { headers })
+      assert.strictEqual((yield* stats).statusRequestsAfterTerminal, before + 1, "a poll after the client saw it")
+    }))
+
   it.effect("hostile requests get spec errors and the server keeps serving", () =>
     Effect.gen(function*() {
       const { baseUrl } = yield* Emulator.Emulator

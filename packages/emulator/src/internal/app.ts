@@ -535,13 +535,14 @@ export const make = (config: Config): Instance => {
     )
   }
 
-  const status = (id: string, now: number, headers: Record<string, string>): Outcome => {
+  /** `delivers`: false when a fault cuts the answer off, so the client never sees this terminal status. */
+  const status = (id: string, now: number, headers: Record<string, string>, delivers: boolean): Outcome => {
     const job = store.get(id)
     if (job === undefined) return jobNotFound(id, headers)
     const state = stateAt(job, now, duration)
     if (state.status !== "processing") {
       if (job.terminalServed) statusRequestsAfterTerminal++
-      job.terminalServed = true
+      if (delivers) job.terminalServed = true
     }
     // Encoding costs more than the rest of a poll: reuse the body while the state has not changed.
     const cacheKey = `${state.status}|${state.step}|${state.urlsTotal}|${state.rowsCollected}|${state.lastUpdated}`
@@ -589,7 +590,8 @@ export const make = (config: Config): Instance => {
     route: Faults.Route,
     id: string | undefined,
     params: URLSearchParams,
-    now: number
+    now: number,
+    delivers = true
   ): Effect.Effect<Outcome> => {
     switch (route) {
       case "root":
@@ -643,7 +645,7 @@ export const make = (config: Config): Instance => {
       case "info":
         return Effect.succeed(json(200, apiInfo, headersOut))
       case "status":
-        return Effect.succeed(counted(status(id!, now, headersOut)))
+        return Effect.succeed(counted(status(id!, now, headersOut, delivers)))
       case "csv":
         return Effect.succeed(counted(csv(id!, now, headersOut)))
       default:
@@ -769,7 +771,7 @@ export const make = (config: Config): Instance => {
           })
         }
         if (fault.kind === "drop") return Effect.as(drop(raw), { response: HttpServerResponse.empty(), note })
-        return Effect.flatMap(handleRoute(request, route, id, params, now), (outcome) =>
+        return Effect.flatMap(handleRoute(request, route, id, params, now, false), (outcome) =>
           Effect.as(
             fault.kind === "truncate"
               ? truncate(raw, outcome, route === "csv")
