@@ -9,12 +9,13 @@
  */
 import { DatasetCsv, JobStatus, JobWatcher, QoeryClient } from "@effect-qoery/client"
 import type { QoeryError } from "@effect-qoery/client"
-import { Dataset, Emulator, Faults } from "@effect-qoery/emulator"
+import { Emulator, Faults } from "@effect-qoery/emulator"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import { assert, describe, it } from "@effect/vitest"
 import { Chunk, Effect, Either, Layer, Schedule, Stream } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
+import { expectedRows } from "../support/expected.js"
 import { assertJobStatuses, clientLayer, runCli, serve, type Served, stateDir } from "../support/reliability.js"
 
 /** Jobs of 600 ms polled every 20 ms; requests time out after 400 ms; retries start at 10 ms. */
@@ -315,19 +316,6 @@ const completedJob = (search: string) =>
     return yield* JobWatcher.awaitCompletion(jobId, fast)
   }).pipe(Effect.orDie)
 
-const expectedRows = (completed: JobStatus.Completed) =>
-  Dataset.rows(completed.query).slice(0, completed.progress.rowsCollected).map((row) => {
-    const expected: DatasetCsv.CsvRow = {
-      url: row.url,
-      title: row.title,
-      value: DatasetCsv.parseValue(row.value),
-      dimension: row.dimension,
-      extra: {},
-      ...(row.timestamp === "" ? {} : { timestamp: row.timestamp })
-    }
-    return expected
-  })
-
 describe.concurrent("fault matrix: the CSV", () => {
   for (const row of matrix) {
     const rowsOutcome = row.rows
@@ -336,7 +324,7 @@ describe.concurrent("fault matrix: the CSV", () => {
         Effect.runPromise(
           Effect.gen(function*() {
             const completed = yield* completedJob("fault matrix rows")
-            const expected = expectedRows(completed)
+            const expected = expectedRows(completed.query, completed.progress.rowsCollected)
             assert.isAbove(expected.length, 0)
             yield* emulator.setFaults("csv", Faults.times(row.fault))
             const startedAt = Date.now()

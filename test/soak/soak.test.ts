@@ -15,6 +15,7 @@ import { Effect, Layer, Schedule, Stream } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import { expectedRows } from "../support/expected.js"
 import { clientLayer, serve } from "../support/reliability.js"
 
 const jobs = Number(process.env.QOERY_SOAK_JOBS ?? 1_000)
@@ -52,16 +53,6 @@ const heapUsed = () => {
   if (gc !== undefined) { for (let i = 0; i < 3; i++) gc() }
   return process.memoryUsage().heapUsed
 }
-
-const expectedRows = (query: string, count: number): Array<DatasetCsv.CsvRow> =>
-  Dataset.rows(query).slice(0, count).map((row) => ({
-    url: row.url,
-    title: row.title,
-    value: DatasetCsv.parseValue(row.value),
-    dimension: row.dimension,
-    extra: {},
-    ...(row.timestamp === "" ? {} : { timestamp: row.timestamp })
-  }))
 
 describe("soak", () => {
   it(`${batches * batchSize} jobs through watchAll with 10% of status and 5% of CSV requests faulted`, async () => {

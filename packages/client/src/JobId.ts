@@ -6,15 +6,9 @@
 import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
+import { daysInMonth } from "./internal/calendar.js"
 
 const pattern = /^[0-9]{8}_[0-9]{6}$/
-
-const daysInMonth = (year: number, month: number): number =>
-  month === 2
-    ? (year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0)) ? 29 : 28
-    : month === 4 || month === 6 || month === 9 || month === 11
-    ? 30
-    : 31
 
 /**
  * Why a string that matches `^[0-9]{8}_[0-9]{6}$` is still not a job id, or

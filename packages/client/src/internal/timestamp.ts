@@ -1,19 +1,13 @@
 import * as DateTime from "effect/DateTime"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
+import { daysInMonth } from "./calendar.js"
 
 const digit = (s: string, i: number): number => {
   const c = s.charCodeAt(i) - 48
   return c >= 0 && c <= 9 ? c : -1000
 }
 const two = (s: string, i: number): number => digit(s, i) * 10 + digit(s, i + 1)
-
-const daysIn = (year: number, month: number): number =>
-  month === 2
-    ? (year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0)) ? 29 : 28
-    : month === 4 || month === 6 || month === 9 || month === 11
-    ? 30
-    : 31
 
 /**
  * Epoch milliseconds of an RFC 3339 date-time (`format: date-time` of the
@@ -31,7 +25,7 @@ export const parseMillis = (s: string): number | undefined => {
   if (
     year < 0 || month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23 || minute < 0 || minute > 59 ||
     second < 0 || second > 59 || s[4] !== "-" || s[7] !== "-" || s[13] !== ":" || s[16] !== ":" ||
-    (s[10] !== "T" && s[10] !== "t") || day > daysIn(year, month)
+    (s[10] !== "T" && s[10] !== "t") || day > daysInMonth(year, month)
   ) return undefined
   let i = 19
   let millis = 0
