@@ -298,18 +298,12 @@ export const watchAll = (
     }
     const client = yield* QoeryClient
     const failFast = options?.failFast ?? true
-    // One fiber per job pushing into one mailbox: a stream per job merged by
-    // Stream.flatMap would cost several times the memory per job.
+    // One scheduler for every job, a fiber per request in flight (see internal/watcher.ts).
     const mailbox = yield* Mailbox.make<JobStatus.JobStatus | WatchAllFailure, WatchError>(256)
-    const offer = (element: JobStatus.JobStatus | WatchAllFailure) => mailbox.offer(element)
-    const one = (jobId: string): Effect.Effect<void, WatchError> =>
-      failFast
-        ? internal.forEachStatus(client, jobId, resolved, offer)
-        : Effect.catchAll(
-          internal.forEachStatus(client, jobId, resolved, offer),
-          (error) => offer(new WatchAllFailure({ jobId, error }))
-        )
-    yield* Effect.forEach(new Set(jobIds), one, { concurrency, discard: true }).pipe(
+    const onError = failFast
+      ? (_: string, error: WatchError) => Effect.fail(error)
+      : (jobId: string, error: WatchError) => Effect.asVoid(mailbox.offer(new WatchAllFailure({ jobId, error })))
+    yield* internal.runAll(client, jobIds, resolved, concurrency, (status) => mailbox.offer(status), onError).pipe(
       Mailbox.into(mailbox),
       Effect.forkScoped
     )

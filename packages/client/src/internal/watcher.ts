@@ -1,17 +1,31 @@
 /**
- * The polling loop behind `JobWatcher`.
+ * The polling behind `JobWatcher`: one step machine, two drivers.
  *
- * One `Poller` per running stream holds a small state (start time, last
- * status, consecutive failures, retry schedule state) and answers each pull
- * with the next status to emit. Spacing, retries and the overall deadline are
- * plain sleeps in the consumer's fiber, so the time of every request is exact
- * under `TestClock`, interrupting the consumer interrupts the request in
- * flight, and a watch costs no fiber of its own. Only the request itself is
- * raced against the deadline, when there is one.
+ * A `Poller` holds the small state of one watch (start time, last response
+ * time, consecutive failures, schedule states, what change detection needs)
+ * and knows what to do next and when (`next`, `at`, in Clock millis):
+ * poll, plan the next poll, or give up at the deadline. `advance(now)` does
+ * it and may give a status to emit. Every rule of the watch lives there:
+ * spacing from the end of a response, the server's hint or a schedule,
+ * change detection, retries with capped jittered backoff, `Retry-After`, the
+ * budget, the grace window of `JobNotFound`, the overall timeout.
+ *
+ * - `watch` drives one poller in the consumer's fiber: sleep until `at`,
+ *   advance, until a status to emit. Spacing and retries are plain sleeps,
+ *   so the time of every request is exact under `TestClock`, interrupting the
+ *   consumer interrupts the request in flight, and a watch costs no fiber.
+ * - `runAll` (behind `watchAll`) drives many: one scheduler fiber keeps the
+ *   waiting pollers in a binary heap of due times and sleeps (on the Clock)
+ *   until the earliest; a fiber exists per job only while its request is in
+ *   flight. A waiting job costs its poller and nothing else.
  */
+import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import type * as Fiber from "effect/Fiber"
+import * as FiberId from "effect/FiberId"
 import * as Option from "effect/Option"
 import type * as Schedule from "effect/Schedule"
 import * as ScheduleDecision from "effect/ScheduleDecision"
@@ -26,6 +40,7 @@ import type { Config } from "./watcherOptions.js"
 type WatchError = QoeryError.QoeryError | WatchTimeout
 
 const endOfStream = Effect.fail(Option.none())
+const nothing: Effect.Effect<undefined> = Effect.succeed(undefined)
 
 /** The delay a schedule asks for after `input`, stepped at `now`; `undefined` when the schedule is done. */
 const stepSchedule = <In>(
@@ -43,132 +58,193 @@ const stepSchedule = <In>(
       ] as const
   )
 
-class Poller {
-  /** When the first poll started (Clock millis). */
+/**
+ * What change detection compares (`JobStatus.equivalence`), without the rest
+ * of the status: a watcher of many jobs keeps one per job.
+ */
+class Seen {
+  readonly status: string
+  readonly step: string
+  readonly rows: number
+  readonly processed: number
+  readonly total: number
+  readonly updated: number
+  readonly urls: ReadonlyArray<string>
+  constructor(s: JobStatus.JobStatus) {
+    this.status = s.status
+    this.step = s.progress.currentStep
+    this.rows = s.progress.rowsCollected
+    this.processed = s.progress.urlsProcessed
+    this.total = s.progress.urlsTotal
+    this.updated = s.progress.lastUpdated.epochMillis
+    this.urls = s.urls
+  }
+  /** `JobStatus.equivalence` (the job id is the poller's). */
+  same(s: JobStatus.JobStatus): boolean {
+    if (
+      this.status !== s.status || this.step !== s.progress.currentStep || this.rows !== s.progress.rowsCollected ||
+      this.processed !== s.progress.urlsProcessed || this.total !== s.progress.urlsTotal ||
+      this.updated !== s.progress.lastUpdated.epochMillis || this.urls.length !== s.urls.length
+    ) return false
+    for (let i = 0; i < this.urls.length; i++) if (this.urls[i] !== s.urls[i]) return false
+    return true
+  }
+}
+
+/** What a poller does at `at`. */
+const POLL = 0
+const PLAN = 1
+const EXPIRE = 2
+const DONE = 3
+type Next = typeof POLL | typeof PLAN | typeof EXPIRE | typeof DONE
+
+export class Poller {
+  /** What `advance` does next: poll, plan the next poll, fail at the deadline, or nothing (the watch is over). */
+  next: Next = POLL
+  /** When (Clock millis). */
+  at = -Infinity
+  /** When the first poll started. */
   private start = 0
+  private started = false
   /** When the last response (or failure) arrived. */
   private lastResponseAt = 0
   private polls = 0
   private failures = 0
-  private done = false
+  /** The last status, kept only where it is used: the timeout's error and a schedule's input. */
   private lastStatus: JobStatus.JobStatus | undefined = undefined
-  private lastEmitted: JobStatus.JobStatus | undefined = undefined
+  private seen: Seen | undefined = undefined
   private scheduleState: unknown
   private retryState: unknown
 
   constructor(
     private readonly client: QoeryClient.Service,
-    private readonly jobId: string,
+    readonly jobId: string,
     private readonly config: Config
   ) {
     this.scheduleState = config.schedule?.initial
     this.retryState = config.retrySchedule.initial
   }
 
-  /** One pull of the stream: the next status to emit, or `None` once the terminal status was emitted. */
-  readonly pull: Effect.Effect<JobStatus.JobStatus, Option.Option<WatchError>> = Effect.suspend(() =>
-    this.done ? endOfStream : Effect.mapError(this.next(), Option.some)
-  )
-
-  private next(): Effect.Effect<JobStatus.JobStatus, WatchError> {
-    const status = this.polls === 0
-      ? Effect.flatMap(Clock.currentTimeMillis, (now) => {
-        this.start = now
-        return this.pollUntilSuccess()
-      })
-      : Effect.flatMap(this.waitForNextPoll(), () => this.pollUntilSuccess())
-    return Effect.flatMap(status, (status) => this.accept(status) ? Effect.succeed(status) : this.next())
-  }
-
-  /** Records a status; whether to emit it (it changed, or every poll is emitted, or it is the last). */
-  private accept(status: JobStatus.JobStatus): boolean {
-    this.polls++
-    this.lastStatus = status
-    if (JobStatus.isTerminal(status)) {
-      this.done = true
-      return true
+  /**
+   * Does what is due at `now` (the driver has waited until `at`): a status to
+   * emit, `undefined` when there is none yet, or the error that ends the watch.
+   */
+  advance(now: number): Effect.Effect<JobStatus.JobStatus | undefined, WatchError> {
+    switch (this.next) {
+      case POLL:
+        return this.poll(now)
+      case PLAN:
+        return this.plan(now)
+      case EXPIRE:
+        this.next = DONE
+        return Effect.fail(this.timeoutError(this.config.timeout!))
+      case DONE:
+        return nothing
     }
-    if (this.config.emitEvery || this.lastEmitted === undefined || !JobStatus.equivalence(this.lastEmitted, status)) {
-      this.lastEmitted = status
-      return true
+  }
+
+  /** One poll, and what its result means. */
+  private poll(now: number): Effect.Effect<JobStatus.JobStatus | undefined, WatchError> {
+    if (!this.started) {
+      this.started = true
+      this.start = now
     }
-    return false
-  }
-
-  /** Waits the interval (or what the schedule says) from the end of the last response. */
-  private waitForNextPoll(): Effect.Effect<void, WatchTimeout> {
-    return Effect.flatMap(Clock.currentTimeMillis, (now) => {
-      const schedule = this.config.schedule
-      if (schedule === undefined) return this.sleep(this.lastResponseAt + this.config.interval - now, now)
-      return Effect.flatMap(
-        stepSchedule(schedule, this.scheduleState, this.lastResponseAt, this.lastStatus!),
-        ([state, delay]) => {
-          this.scheduleState = state
-          // A schedule that ends before the job does gives up waiting, as a timeout does.
-          if (delay === undefined) return Effect.fail(this.timeoutError(now - this.start))
-          return this.sleep(this.lastResponseAt + delay - now, now)
-        }
-      )
-    })
-  }
-
-  /** Polls, retrying transient failures, until a status arrives or the failure is final. */
-  private pollUntilSuccess(): Effect.Effect<JobStatus.JobStatus, WatchError> {
-    return Effect.matchEffect(this.poll(), {
-      onSuccess: (status) =>
-        Effect.map(Clock.currentTimeMillis, (now) => {
-          this.lastResponseAt = now
-          if (this.failures > 0) {
-            this.failures = 0
-            this.retryState = this.config.retrySchedule.initial
-          }
-          return status
-        }),
-      onFailure: (error) =>
-        Effect.flatMap(Clock.currentTimeMillis, (now) => {
-          this.lastResponseAt = now
-          return this.retryOrFail(error, now)
-        })
-    })
-  }
-
-  /** After a failed poll: waits and polls again when the failure is transient and the budget allows, else fails. */
-  private retryOrFail(error: WatchError, now: number): Effect.Effect<JobStatus.JobStatus, WatchError> {
-    return Effect.gen(this, function*() {
-      if (error._tag === "WatchTimeout") return yield* error
-      this.failures++
-      if (!this.isRetryable(error, now) || this.failures >= this.config.budget) return yield* error
-      const delay = yield* this.retryDelay(error, now)
-      const info = { jobId: this.jobId, error, attempt: this.failures, delay: Duration.millis(delay) }
-      yield* Effect.logDebug(
-        `JobWatcher: ${error._tag} polling job ${this.jobId}, retry ${this.failures} in ${Duration.format(info.delay)}`
-      ).pipe(
-        Effect.annotateLogs({ "qoery.job_id": this.jobId, "qoery.error": error._tag, "qoery.retry_delay_ms": delay })
-      )
-      if (this.config.onRetry !== undefined) yield* this.config.onRetry(info)
-      yield* this.sleep(delay, now)
-      return yield* this.pollUntilSuccess()
+    return Effect.matchEffect(this.request(now), {
+      onSuccess: (status) => Effect.map(Clock.currentTimeMillis, (now) => this.received(status, now)),
+      onFailure: (error) => Effect.flatMap(Clock.currentTimeMillis, (now) => this.failed(error, now))
     })
   }
 
   /** One request, in its own span, bounded by the deadline when there is one. */
-  private poll(): Effect.Effect<JobStatus.JobStatus, WatchError> {
-    const request = this.client.getStatus(this.jobId).pipe(
-      Effect.withSpan("JobWatcher.poll", {
-        attributes: { "qoery.job_id": this.jobId, "qoery.poll": this.polls + 1, "qoery.attempt": this.failures + 1 },
-        captureStackTrace: false
-      })
-    )
+  private request(now: number): Effect.Effect<JobStatus.JobStatus, WatchError> {
+    const request = Effect.withSpan(this.client.getStatus(this.jobId), "JobWatcher.poll", {
+      attributes: { "qoery.job_id": this.jobId, "qoery.poll": this.polls + 1, "qoery.attempt": this.failures + 1 },
+      captureStackTrace: false
+    })
     const timeout = this.config.timeout
     if (timeout === undefined) return request
-    return Effect.flatMap(Clock.currentTimeMillis, (now) => {
-      const remaining = this.start + timeout - now
-      if (remaining <= 0) return Effect.fail(this.timeoutError(timeout))
-      return Effect.timeoutFail(request, {
-        duration: Duration.millis(remaining),
-        onTimeout: () => this.timeoutError(timeout)
-      })
+    const remaining = this.start + timeout - now
+    if (remaining <= 0) return Effect.fail(this.timeoutError(timeout))
+    return Effect.timeoutFail(request, {
+      duration: Duration.millis(remaining),
+      onTimeout: () => this.timeoutError(timeout)
     })
+  }
+
+  /** Records a status; gives it when it is to be emitted (it changed, or every poll is emitted, or it is the last). */
+  private received(status: JobStatus.JobStatus, now: number): JobStatus.JobStatus | undefined {
+    this.lastResponseAt = now
+    if (this.failures > 0) {
+      this.failures = 0
+      this.retryState = this.config.retrySchedule.initial
+    }
+    this.polls++
+    if (this.config.timeout !== undefined || this.config.schedule !== undefined) this.lastStatus = status
+    if (JobStatus.isTerminal(status)) {
+      this.next = DONE
+      this.seen = undefined
+      this.lastStatus = undefined
+      return status
+    }
+    this.next = PLAN
+    this.at = now
+    if (this.config.emitEvery) return status
+    if (this.seen !== undefined && this.seen.same(status)) return undefined
+    this.seen = new Seen(status)
+    return status
+  }
+
+  /** After a failed poll: the retry, when the failure is transient and the budget allows, else the error. */
+  private failed(error: WatchError, now: number): Effect.Effect<undefined, WatchError> {
+    this.lastResponseAt = now
+    if (error._tag === "WatchTimeout") return this.fail(error)
+    this.failures++
+    if (!this.isRetryable(error, now) || this.failures >= this.config.budget) return this.fail(error)
+    return Effect.flatMap(this.retryDelay(error, now), (delay) => {
+      const info = { jobId: this.jobId, error, attempt: this.failures, delay: Duration.millis(delay) }
+      const log = Effect.logDebug(
+        `JobWatcher: ${error._tag} polling job ${this.jobId}, retry ${this.failures} in ${Duration.format(info.delay)}`
+      ).pipe(
+        Effect.annotateLogs({ "qoery.job_id": this.jobId, "qoery.error": error._tag, "qoery.retry_delay_ms": delay })
+      )
+      const told = this.config.onRetry === undefined ? log : Effect.zipRight(log, this.config.onRetry(info))
+      return Effect.map(told, () => this.waitUntil(now + delay))
+    })
+  }
+
+  private fail<E extends WatchError>(error: E): Effect.Effect<never, E> {
+    this.next = DONE
+    this.seen = undefined
+    this.lastStatus = undefined
+    return Effect.fail(error)
+  }
+
+  /** Plans the next poll: the interval (or what the schedule says) from the end of the last response. */
+  private plan(now: number): Effect.Effect<undefined, WatchTimeout> {
+    const schedule = this.config.schedule
+    if (schedule === undefined) return Effect.succeed(this.waitUntil(this.lastResponseAt + this.config.interval))
+    return Effect.flatMap(
+      stepSchedule(schedule, this.scheduleState, this.lastResponseAt, this.lastStatus!),
+      ([state, delay]) => {
+        this.scheduleState = state
+        // A schedule that ends before the job does gives up waiting, as a timeout does.
+        if (delay === undefined) return this.fail(this.timeoutError(now - this.start))
+        return Effect.succeed(this.waitUntil(this.lastResponseAt + delay))
+      }
+    )
+  }
+
+  /** The next poll at `at`, or the end at the deadline if that comes first. */
+  private waitUntil(at: number): undefined {
+    const timeout = this.config.timeout
+    if (timeout !== undefined && at >= this.start + timeout) {
+      this.next = EXPIRE
+      this.at = this.start + timeout
+    } else {
+      this.next = POLL
+      this.at = at
+    }
+    return undefined
   }
 
   private isRetryable(error: QoeryError.QoeryError, now: number): boolean {
@@ -188,21 +264,6 @@ class Poller {
     })
   }
 
-  /** Sleeps `millis`, or fails with `WatchTimeout` at the deadline if that comes first. */
-  private sleep(millis: number, now: number): Effect.Effect<void, WatchTimeout> {
-    const timeout = this.config.timeout
-    if (timeout !== undefined) {
-      const remaining = this.start + timeout - now
-      if (millis >= remaining) {
-        return Effect.zipRight(
-          remaining > 0 ? Effect.sleep(Duration.millis(remaining)) : Effect.void,
-          Effect.fail(this.timeoutError(timeout))
-        )
-      }
-    }
-    return millis > 0 ? Effect.sleep(Duration.millis(millis)) : Effect.void
-  }
-
   private timeoutError(elapsed: number): WatchTimeout {
     return new WatchTimeout({
       jobId: this.jobId,
@@ -212,30 +273,230 @@ class Poller {
   }
 }
 
-/**
- * Runs `f` on each status to emit, in the current fiber, without a stream:
- * what `watchAll` runs for each job (a stream per job costs several times
- * the memory of a fiber).
- */
-export const forEachStatus = (
-  client: QoeryClient.Service,
-  jobId: string,
-  config: Config,
-  f: (status: JobStatus.JobStatus) => Effect.Effect<unknown>
-): Effect.Effect<void, WatchError> =>
-  Effect.suspend(() => {
-    const poller = new Poller(client, jobId, config)
-    const loop: Effect.Effect<void, WatchError> = Effect.matchEffect(poller.pull, {
-      onFailure: (end) => Option.isNone(end) ? Effect.void : Effect.fail(end.value),
-      onSuccess: (status) => Effect.zipRight(f(status), loop)
-    })
-    return loop
-  })
-
-/** The statuses of a job, with validated options and a client in hand. */
+/** The statuses of a job, with validated options and a client in hand: one poller driven in the consumer's fiber. */
 export const watch = (
   client: QoeryClient.Service,
   jobId: string,
   config: Config
 ): Stream.Stream<JobStatus.JobStatus, WatchError> =>
-  Stream.suspend(() => Stream.repeatEffectOption(new Poller(client, jobId, config).pull))
+  Stream.suspend(() => {
+    const poller = new Poller(client, jobId, config)
+    const advance = Effect.flatMap(Clock.currentTimeMillis, (now) => poller.advance(now))
+    const step: Effect.Effect<JobStatus.JobStatus, WatchError> = Effect.flatMap(
+      Clock.currentTimeMillis,
+      (now) => {
+        const wait = poller.at - now
+        return Effect.flatMap(
+          wait > 0 ? Effect.zipRight(Effect.sleep(Duration.millis(wait)), advance) : poller.advance(now),
+          (status) => status === undefined ? step : Effect.succeed(status)
+        )
+      }
+    )
+    const pull = Effect.suspend(() => poller.next === DONE ? endOfStream : Effect.mapError(step, Option.some))
+    return Stream.repeatEffectOption(pull)
+  })
+
+// ---------------------------------------------------------------------------
+// Many jobs: one scheduler.
+
+/** A binary min-heap of pollers by `at`. */
+class DueHeap {
+  private readonly items: Array<Poller> = []
+  get size(): number {
+    return this.items.length
+  }
+  peek(): Poller | undefined {
+    return this.items[0]
+  }
+  push(p: Poller): void {
+    const items = this.items
+    let i = items.length
+    items.push(p)
+    while (i > 0) {
+      const parent = (i - 1) >> 1
+      if (items[parent]!.at <= p.at) break
+      items[i] = items[parent]!
+      i = parent
+    }
+    items[i] = p
+  }
+  pop(): Poller | undefined {
+    const items = this.items
+    const top = items[0]
+    const last = items.pop()
+    if (top === undefined || last === undefined || items.length === 0) return top
+    const n = items.length
+    let i = 0
+    for (;;) {
+      const l = 2 * i + 1
+      if (l >= n) break
+      const r = l + 1
+      const c = r < n && items[r]!.at < items[l]!.at ? r : l
+      if (items[c]!.at >= last.at) break
+      items[i] = items[c]!
+      i = c
+    }
+    items[i] = last
+    return top
+  }
+}
+
+/**
+ * The most status requests in flight at once in `runAll`, whatever the
+ * number of jobs followed: beyond it a due poll waits for a request to end
+ * (the HTTP client would queue it anyway), so that thousands of jobs due
+ * together do not block the event loop while their requests are built.
+ */
+export const maxInFlight = 64
+
+/**
+ * Follows many jobs, `concurrency` at a time, with one scheduler fiber and a
+ * fiber per request in flight: `emit` gets each status to emit (its effect
+ * may wait: that holds the job back, not the others), `onError` each job's
+ * error (failing it fails everything). Ends when every job has ended; on
+ * interruption, interrupts every request in flight and waits for them.
+ */
+export const runAll = (
+  client: QoeryClient.Service,
+  jobIds: Iterable<string>,
+  config: Config,
+  concurrency: number,
+  emit: (status: JobStatus.JobStatus) => Effect.Effect<unknown>,
+  onError: (jobId: string, error: WatchError) => Effect.Effect<void, WatchError>
+): Effect.Effect<void, WatchError> =>
+  Effect.flatMap(Effect.clock, (clock) =>
+    Effect.suspend(() => {
+      const pending = new Set(jobIds).values()
+      let exhausted = false
+      /** Jobs followed and not ended. */
+      let active = 0
+      /** Waiting pollers by due time. */
+      const due = new DueHeap()
+      /** Due pollers waiting for a request slot, in order. */
+      const ready: Array<Poller> = []
+      let readyHead = 0
+      const running = new Set<Fiber.RuntimeFiber<void, WatchError>>()
+      let failure: Cause.Cause<WatchError> | undefined
+      /** Set while the scheduler waits: resumes it. */
+      let wake: (() => void) | undefined
+      /** While it waits: the due time it sleeps until; a job due sooner wakes it. */
+      let target = Infinity
+
+      const awaken = () => {
+        const w = wake
+        wake = undefined
+        target = Infinity
+        if (w !== undefined) w()
+      }
+
+      /** A job's fiber: advance while work is due now, emitting; then back to the heap, or ended. */
+      const cycle = (poller: Poller): Effect.Effect<void, WatchError> => {
+        const loop: Effect.Effect<void, WatchError> = Effect.flatMap(
+          Clock.currentTimeMillis,
+          (now) => {
+            if (poller.next === DONE) return Effect.void
+            if (poller.at > now) return Effect.sync(() => due.push(poller))
+            return Effect.flatMap(
+              poller.advance(now),
+              (status) => status === undefined ? loop : Effect.zipRight(emit(status), loop)
+            )
+          }
+        )
+        return Effect.onExit(Effect.catchAll(loop, (error) => onError(poller.jobId, error)), (exit) =>
+          Effect.sync(() => {
+            if (Exit.isFailure(exit) && !Cause.isInterruptedOnly(exit.cause)) failure ??= exit.cause
+            const ended = poller.next === DONE || Exit.isFailure(exit)
+            if (ended) active--
+            if (ended || failure !== undefined || poller.at < target || readyHead < ready.length) awaken()
+          }))
+      }
+
+      const start = (poller: Poller) =>
+        Effect.flatMap(Effect.fork(cycle(poller)), (fiber) =>
+          Effect.sync(() => {
+            running.add(fiber)
+            fiber.addObserver(() => running.delete(fiber))
+          }))
+
+      /** Whether the scheduler has work now (then it does not wait). */
+      const hasWork = (now: number): boolean =>
+        failure !== undefined || active === 0 ||
+        (running.size < maxInFlight &&
+          ((!exhausted && active < concurrency) || readyHead < ready.length ||
+            (due.size > 0 && due.peek()!.at <= now)))
+
+      /** Waits until the earliest due time, or until a job's fiber says something changed. */
+      const waitForWork = Effect.suspend(() => {
+        const now = clock.unsafeCurrentTimeMillis()
+        if (hasWork(now)) return Effect.void
+        const first = running.size < maxInFlight ? due.peek() : undefined
+        const until = first === undefined ? -Infinity : first.at
+        return Effect.flatMap(
+          first === undefined ? Effect.succeed(undefined) : Effect.fork(Effect.sleep(Duration.millis(until - now))),
+          (sleeper) =>
+            Effect.async<void>((resume) => {
+              // Anything that happened since the sleeper was started is seen here.
+              const head = due.peek()
+              if (hasWork(clock.unsafeCurrentTimeMillis()) || (head !== undefined && head.at < until)) {
+                if (sleeper !== undefined) sleeper.unsafeInterruptAsFork(FiberId.none)
+                return resume(Effect.void)
+              }
+              target = sleeper === undefined ? Infinity : until
+              wake = () => {
+                if (sleeper !== undefined) sleeper.unsafeInterruptAsFork(FiberId.none)
+                resume(Effect.void)
+              }
+              if (sleeper !== undefined) {
+                sleeper.addObserver((exit) => {
+                  if (Exit.isSuccess(exit) && target === until) awaken()
+                })
+              }
+              return Effect.sync(() => {
+                wake = undefined
+                target = Infinity
+                if (sleeper !== undefined) sleeper.unsafeInterruptAsFork(FiberId.none)
+              })
+            })
+        )
+      })
+
+      const loop: Effect.Effect<void, WatchError> = Effect.suspend(() => {
+        if (failure !== undefined) return Effect.failCause(failure)
+        if (exhausted && active === 0) return Effect.void
+        const now = clock.unsafeCurrentTimeMillis()
+        while (!exhausted && active < concurrency) {
+          const next = pending.next()
+          if (next.done === true) {
+            exhausted = true
+            break
+          }
+          active++
+          ready.push(new Poller(client, next.value, config))
+        }
+        while (due.size > 0 && due.peek()!.at <= now) ready.push(due.pop()!)
+        const batch: Array<Poller> = []
+        while (readyHead < ready.length && running.size + batch.length < maxInFlight) {
+          batch.push(ready[readyHead++]!)
+        }
+        if (readyHead === ready.length) {
+          ready.length = 0
+          readyHead = 0
+        } else if (readyHead > 1024 && readyHead * 2 > ready.length) {
+          ready.splice(0, readyHead)
+          readyHead = 0
+        }
+        const started = batch.length === 0 ? Effect.void : Effect.forEach(batch, start, { discard: true })
+        return Effect.zipRight(started, Effect.zipRight(waitForWork, loop))
+      })
+
+      // However it ends, no request outlives it.
+      return Effect.ensuring(
+        loop,
+        Effect.suspend(() => {
+          const fibers = [...running]
+          return Effect.forEach(fibers, (fiber) => fiber.interruptAsFork(FiberId.none), { discard: true }).pipe(
+            Effect.zipRight(Effect.forEach(fibers, (fiber) => fiber.await, { discard: true }))
+          )
+        })
+      )
+    }))
