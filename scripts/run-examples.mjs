@@ -50,5 +50,7 @@ if (examples.length === 0) {
 }
 let failed = 0
 for (const file of examples) if (!(await runOne(file))) failed++
-console.log(`${examples.length - failed} passed, ${failed} failed`)
+console.log(
+  `examples: ${examples.length - failed} of ${examples.length} ran clean${failed === 0 ? "" : `, ${failed} did not`}`
+)
 process.exit(failed === 0 ? 0 : 1)
