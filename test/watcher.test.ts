@@ -7,7 +7,7 @@ import type { QoeryError } from "@effect-qoery/client"
 import { Emulator, Faults } from "@effect-qoery/emulator"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { assert, layer } from "@effect/vitest"
-import { Cause, Chunk, Clock, Duration, Effect, Either, Exit, Layer, Stream } from "effect"
+import { Cause, Chunk, Clock, Duration, Effect, Either, Exit, Layer, Stream, Tracer } from "effect"
 
 const EmulatorLive = Emulator.layer({ jobDuration: "400 millis", pollingInterval: "25 millis", quota: 10_000_000 })
 
@@ -184,6 +184,29 @@ layer(Env, { excludeTestServices: true })("JobWatcher against the emulator", (it
       const { error, statuses } = yield* outcome(JobWatcher.watch(started.jobId, { ...fast, emit: "every" }))
       assert.strictEqual(error?._tag, "Unauthorized")
       assert.strictEqual(statuses.length, 2)
+    })))
+
+  it.effect("a poll is one span, JobWatcher.poll with the job id; getStatus called alone has its own", () =>
+    fresh(Effect.gen(function*() {
+      const names: Array<string> = []
+      const native = yield* Effect.tracer
+      const recording = Tracer.make({
+        context: native.context,
+        span: (name, ...rest) => {
+          names.push(name)
+          return native.span(name, ...rest)
+        }
+      })
+      const { jobId } = yield* start("climate one span per poll")
+      yield* Effect.flatMap(QoeryClient.QoeryClient, (client) => client.getStatus(jobId)).pipe(
+        Effect.withTracer(recording)
+      )
+      assert.deepStrictEqual(names, ["QoeryClient.getStatus"])
+      names.length = 0
+      const statuses = yield* Stream.runCollect(JobWatcher.watch(jobId, fast)).pipe(Effect.withTracer(recording))
+      assert.isAbove(Chunk.size(statuses), 0)
+      assert.isTrue(names.includes("JobWatcher.poll"))
+      assert.isFalse(names.includes("QoeryClient.getStatus"), names.join(", "))
     })))
 
   it.effect("interrupting the watch aborts the request in flight", () =>

@@ -17,6 +17,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
+import * as Tracer from "effect/Tracer"
 import * as Responses from "./internal/responses.js"
 import * as Timeout from "./internal/timeout.js"
 import * as JobId from "./JobId.js"
@@ -205,8 +206,8 @@ export const make = (options: Options = {}): Effect.Effect<Service, QoeryError.I
     const requestInit = yield* Effect.serviceOption(FetchHttpClient.RequestInit)
     const init: globalThis.RequestInit = { ...Option.getOrElse(requestInit, () => ({})), redirect: "manual" }
     const base = yield* HttpClient.HttpClient
-    const client = (options.httpSpans === true ? base : base.pipe(HttpClient.withTracerDisabledWhen(() => true)))
-      .pipe(HttpClient.mapRequest((request) => HttpClientRequest.prependUrl(request, origin)))
+    const absolute = options.httpSpans === true ? base : base.pipe(HttpClient.withTracerDisabledWhen(() => true))
+    const client = absolute.pipe(HttpClient.mapRequest((request) => HttpClientRequest.prependUrl(request, origin)))
 
     const noKey = new QoeryError.InvalidInput({
       field: "apiKey",
@@ -217,7 +218,7 @@ export const make = (options: Options = {}): Effect.Effect<Service, QoeryError.I
         ? Effect.fail(noKey)
         : Effect.succeed(HttpClientRequest.setHeader(request, "x-api-key", Redacted.value(apiKey)))
 
-    const timedOut = (request: HttpClientRequest.HttpClientRequest) => () =>
+    const timedOut = (request: { readonly method: string; readonly url: string }) => () =>
       new QoeryError.TransportError({
         reason: "Timeout",
         description: `${request.method} ${request.url} took longer than ${Duration.format(timeout)}`
@@ -225,6 +226,13 @@ export const make = (options: Options = {}): Effect.Effect<Service, QoeryError.I
 
     const send = (request: HttpClientRequest.HttpClientRequest) =>
       client.execute(HttpClientRequest.acceptJson(request)).pipe(
+        Effect.mapError(Responses.fromHttpClientError),
+        Effect.provideService(FetchHttpClient.RequestInit, init)
+      )
+
+    /** As `send`, for a request that has its absolute URL and its headers. */
+    const sendAbsolute = (request: HttpClientRequest.HttpClientRequest) =>
+      absolute.execute(request).pipe(
         Effect.mapError(Responses.fromHttpClientError),
         Effect.provideService(FetchHttpClient.RequestInit, init)
       )
@@ -260,29 +268,62 @@ export const make = (options: Options = {}): Effect.Effect<Service, QoeryError.I
         span("startJob")
       )
 
+    // The hot path of every watcher: the request is one copy of a template that
+    // already has its headers, to an absolute URL (no mapRequest step), and
+    // no generator.
+    const statusTemplate = HttpClientRequest.get(origin).pipe(
+      HttpClientRequest.acceptJson,
+      (request) =>
+        apiKey === undefined ? request : HttpClientRequest.setHeader(request, "x-api-key", Redacted.value(apiKey))
+    )
+    const handleStatus = (id: JobId.JobId) =>
+      HttpClientResponse.matchStatus({
+        200: (r) => Responses.decodeBodyWith(r, JobStatusModule.decodeUnknown, "a JobStatus"),
+        401: Responses.unauthorized,
+        404: (r) => notFound(r, id),
+        429: Responses.tooManyRequests,
+        "5xx": Responses.serverError,
+        orElse: (r) => Responses.unexpected(r, "200, 401, 404, 429, 500")
+      })
     const getStatus = (jobId: string) =>
-      Effect.gen(function*() {
-        const id = yield* validateJobId(jobId)
-        const request = yield* authed(HttpClientRequest.get(`/v0/datasets/${id}`))
-        const status = yield* call(
-          request,
-          HttpClientResponse.matchStatus({
-            200: (r) => Responses.decodeBodyWith(r, JobStatusModule.decodeUnknown, "a JobStatus"),
-            401: Responses.unauthorized,
-            404: (r) => notFound(r, id),
-            429: Responses.tooManyRequests,
-            "5xx": Responses.serverError,
-            orElse: (r) => Responses.unexpected(r, "200, 401, 404, 429, 500")
-          })
+      Effect.suspend((): Effect.Effect<JobStatus, QoeryError.QoeryError> => {
+        const valid = validateJobId(jobId)
+        if (Either.isLeft(valid)) return Effect.fail(valid.left)
+        if (apiKey === undefined) return Effect.fail(noKey)
+        const id = valid.right
+        const path = `/v0/datasets/${id}`
+        const request = HttpClientRequest.setUrl(statusTemplate, origin + path)
+        return Effect.flatMap(
+          Timeout.timeoutFail(
+            Effect.flatMap(sendAbsolute(request), handleStatus(id)),
+            timeout,
+            timedOut({ method: "GET", url: path })
+          ),
+          (status) =>
+            status.jobId === id ? Effect.succeed(status) : Effect.fail(
+              new QoeryError.ResponseError({
+                status: 200,
+                description: `asked for job ${id}, got the status of job ${status.jobId}`
+              })
+            )
         )
-        if (status.jobId !== id) {
-          return yield* new QoeryError.ResponseError({
-            status: 200,
-            description: `asked for job ${id}, got the status of job ${status.jobId}`
-          })
-        }
-        return status
-      }).pipe(span("getStatus", { "qoery.job_id": jobId }))
+      }).pipe((effect) => statusSpan(effect, jobId))
+
+    /**
+     * `getStatus` in its span; inside the `JobWatcher.poll` span of the same
+     * job, that span is the call's: it has the job id, the poll and the
+     * attempt, and a second one around the same request would tell nothing
+     * more (and cost as much as the rest of the client's work on a poll).
+     */
+    const statusSpan = <A, E>(effect: Effect.Effect<A, E>, jobId: string) =>
+      Effect.flatMap(
+        Effect.serviceOption(Tracer.ParentSpan),
+        (parent) =>
+          Option.isSome(parent) && parent.value._tag === "Span" && parent.value.name === "JobWatcher.poll" &&
+            parent.value.attributes.get("qoery.job_id") === jobId
+            ? effect
+            : span("getStatus", { "qoery.job_id": jobId })(effect)
+      )
 
     const notFound = (response: HttpClientResponse.HttpClientResponse, jobId: string) =>
       Effect.flatMap(
