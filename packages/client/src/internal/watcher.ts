@@ -119,7 +119,9 @@ export class Poller {
   constructor(
     private readonly client: QoeryClient.Service,
     readonly jobId: string,
-    private readonly config: Config
+    private readonly config: Config,
+    /** Read directly rather than through `Clock.currentTimeMillis`: it is read several times a poll. */
+    private readonly clock: Clock.Clock
   ) {
     this.scheduleState = config.schedule?.initial
     this.retryState = config.retrySchedule.initial
@@ -150,8 +152,8 @@ export class Poller {
       this.start = now
     }
     return Effect.matchEffect(this.request(now), {
-      onSuccess: (status) => Effect.map(Clock.currentTimeMillis, (now) => this.received(status, now)),
-      onFailure: (error) => Effect.flatMap(Clock.currentTimeMillis, (now) => this.failed(error, now))
+      onSuccess: (status) => Effect.sync(() => this.received(status, this.clock.unsafeCurrentTimeMillis())),
+      onFailure: (error) => Effect.suspend(() => this.failed(error, this.clock.unsafeCurrentTimeMillis()))
     })
   }
 
@@ -279,12 +281,12 @@ export const watch = (
   jobId: string,
   config: Config
 ): Stream.Stream<JobStatus.JobStatus, WatchError> =>
-  Stream.suspend(() => {
-    const poller = new Poller(client, jobId, config)
-    const advance = Effect.flatMap(Clock.currentTimeMillis, (now) => poller.advance(now))
-    const step: Effect.Effect<JobStatus.JobStatus, WatchError> = Effect.flatMap(
-      Clock.currentTimeMillis,
-      (now) => {
+  Stream.unwrap(Effect.map(Effect.clock, (clock) => {
+    const poller = new Poller(client, jobId, config, clock)
+    const advance = Effect.suspend(() => poller.advance(clock.unsafeCurrentTimeMillis()))
+    const step: Effect.Effect<JobStatus.JobStatus, WatchError> = Effect.suspend(
+      () => {
+        const now = clock.unsafeCurrentTimeMillis()
         const wait = poller.at - now
         return Effect.flatMap(
           wait > 0 ? Effect.zipRight(Effect.sleep(Duration.millis(wait)), advance) : poller.advance(now),
@@ -294,7 +296,7 @@ export const watch = (
     )
     const pull = Effect.suspend(() => poller.next === DONE ? endOfStream : Effect.mapError(step, Option.some))
     return Stream.repeatEffectOption(pull)
-  })
+  }))
 
 // ---------------------------------------------------------------------------
 // Many jobs: one scheduler.
@@ -391,9 +393,9 @@ export const runAll = (
 
       /** A job's fiber: advance while work is due now, emitting; then back to the heap, or ended. */
       const cycle = (poller: Poller): Effect.Effect<void, WatchError> => {
-        const loop: Effect.Effect<void, WatchError> = Effect.flatMap(
-          Clock.currentTimeMillis,
-          (now) => {
+        const loop: Effect.Effect<void, WatchError> = Effect.suspend(
+          () => {
+            const now = clock.unsafeCurrentTimeMillis()
             if (poller.next === DONE) return Effect.void
             if (poller.at > now) return Effect.sync(() => due.push(poller))
             return Effect.flatMap(
@@ -471,7 +473,7 @@ export const runAll = (
             break
           }
           active++
-          ready.push(new Poller(client, next.value, config))
+          ready.push(new Poller(client, next.value, config, clock))
         }
         while (due.size > 0 && due.peek()!.at <= now) ready.push(due.pop()!)
         const batch: Array<Poller> = []
