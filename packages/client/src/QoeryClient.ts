@@ -384,11 +384,22 @@ export const make = (options: Options = {}): Effect.Effect<Service, QoeryError.I
       response: HttpClientResponse.HttpClientResponse,
       request: HttpClientRequest.HttpClientRequest
     ): Stream.Stream<Uint8Array, QoeryError.QoeryError> => {
-      const declared = response.headers["content-length"]
-      const expected = declared === undefined ? undefined : Number(declared)
+      const declared = Number(response.headers["content-length"] ?? Number.NaN)
+      const expected = Number.isFinite(declared) ? declared : undefined
       let received = 0
+      const truncated = (cause?: unknown) =>
+        new QoeryError.TransportError({
+          reason: "Truncated",
+          description: `${request.url}: got ${received} of the ${expected} bytes announced`,
+          ...(cause === undefined ? {} : { cause })
+        })
       return response.stream.pipe(
-        Stream.mapError(Responses.fromHttpClientError),
+        // A body that breaks off before its announced length was cut short, whatever the transport calls it.
+        Stream.mapError((error) =>
+          expected !== undefined && received < expected
+            ? truncated(error.cause)
+            : Responses.fromHttpClientError(error)
+        ),
         Stream.timeoutFail(
           () =>
             new QoeryError.TransportError({
@@ -398,16 +409,11 @@ export const make = (options: Options = {}): Effect.Effect<Service, QoeryError.I
           timeout
         ),
         Stream.tap((chunk) => Effect.sync(() => received += chunk.length)),
-        Stream.concat(Stream.suspend(() =>
-          expected !== undefined && Number.isFinite(expected) && received !== expected
-            ? Stream.fail(
-              new QoeryError.TransportError({
-                reason: "Truncated",
-                description: `${request.url}: got ${received} of the ${expected} bytes announced`
-              })
-            )
-            : Stream.empty
-        ))
+        Stream.concat(
+          Stream.suspend(() =>
+            expected !== undefined && received !== expected ? Stream.fail(truncated()) : Stream.empty
+          )
+        )
       )
     }
 

@@ -156,6 +156,8 @@ for (const [name, httpLayer] of Object.entries(clients)) {
           withClient((c) => Stream.runDrain(c.downloadCsv("20251110_151628")), {}, httpLayer)
         )
         assert.strictEqual(error._tag, "TransportError")
+        assert.strictEqual((error as QoeryError.TransportError).reason, "Truncated")
+        assert.include(error.message, "of the 1000 bytes announced")
         assert.isTrue(QoeryError.isTransient(error))
       }))
 
