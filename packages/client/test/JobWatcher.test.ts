@@ -16,6 +16,7 @@ import {
   Stream,
   TestClock
 } from "effect"
+import { maxInFlight } from "../src/internal/watcher.js"
 
 // ---------------------------------------------------------------------------
 // A scripted, in-memory QoeryClient that records the TestClock time of each
@@ -676,22 +677,26 @@ describe("JobWatcher.watchAll", () => {
       assert.strictEqual(Chunk.size(yield* Fiber.join(fiber)), 20)
     }))
 
-  it.effect("with many jobs followed at once, at most 64 requests are in flight; the others wait their turn", () =>
+  it.effect("with many jobs followed at once, at most maxInFlight requests are in flight; the others wait their turn", () =>
     Effect.gen(function*() {
+      const jobs = maxInFlight + 36
       const pad = (n: number) => String(n).padStart(2, "0")
-      const ids = Array.from({ length: 100 }, (_, i) => `20251110_15${pad(Math.floor(i / 60))}${pad(i % 60)}`)
+      const ids = Array.from(
+        { length: jobs },
+        (_, i) => `20251110_${pad(Math.floor(i / 3600))}${pad(Math.floor(i / 60) % 60)}${pad(i % 60)}`
+      )
       const fake = makeFake(Object.fromEntries(ids.map((id) => [id, [ok(completed(1, id), 1_000)]])))
       const fiber = yield* Effect.fork(
-        fake.provide(Stream.runCollect(JobWatcher.watchAll(ids, { interval: 1_000, concurrency: 100 })))
+        fake.provide(Stream.runCollect(JobWatcher.watchAll(ids, { interval: 1_000, concurrency: jobs })))
       )
       yield* TestClock.adjust(500)
-      assert.strictEqual(fake.requests.length, 64)
+      assert.strictEqual(fake.requests.length, maxInFlight)
       yield* TestClock.adjust(1_000)
-      assert.strictEqual(fake.requests.length, 100)
-      assert.deepStrictEqual(fake.requests.slice(64).map((r) => r.at), Array(36).fill(1_000))
+      assert.strictEqual(fake.requests.length, jobs)
+      assert.deepStrictEqual(fake.requests.slice(maxInFlight).map((r) => r.at), Array(36).fill(1_000))
       yield* TestClock.adjust(1_000)
-      assert.strictEqual(Chunk.size(yield* Fiber.join(fiber)), 100)
-      assert.strictEqual(fake.requests.length, 100)
+      assert.strictEqual(Chunk.size(yield* Fiber.join(fiber)), jobs)
+      assert.strictEqual(fake.requests.length, jobs)
     }))
 
   it.effect("ending the consumer interrupts every job and its request in flight", () =>
