@@ -8,35 +8,8 @@ import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import type { JobStatus } from "../JobStatus.js"
+import type { RetryInfo, WatchOptions } from "../JobWatcher.js"
 import * as QoeryError from "../QoeryError.js"
-
-/** The options as the public module declares them (kept structural to avoid an import cycle). */
-export interface Input {
-  readonly interval?: Duration.DurationInput | undefined
-  readonly pollingInterval?: Duration.DurationInput | undefined
-  readonly minInterval?: Duration.DurationInput | undefined
-  readonly maxInterval?: Duration.DurationInput | undefined
-  readonly schedule?: Schedule.Schedule<unknown, unknown> | undefined
-  readonly emit?: "changes" | "every" | undefined
-  readonly retry?: {
-    readonly base?: Duration.DurationInput | undefined
-    readonly factor?: number | undefined
-    readonly cap?: Duration.DurationInput | undefined
-    readonly maxRetryAfter?: Duration.DurationInput | undefined
-    readonly budget?: number | undefined
-  } | undefined
-  readonly timeout?: Duration.DurationInput | undefined
-  readonly notFoundGrace?: Duration.DurationInput | undefined
-  readonly onRetry?: ((info: RetryInfo) => Effect.Effect<void>) | undefined
-}
-
-/** Same shape as `JobWatcher.RetryInfo`. */
-export interface RetryInfo {
-  readonly jobId: string
-  readonly error: QoeryError.QoeryError
-  readonly attempt: number
-  readonly delay: Duration.Duration
-}
 
 /** The defaults that differ between `watch`, `awaitCompletion` and `run`. */
 export interface Defaults {
@@ -134,7 +107,7 @@ const retrySchedule = (base: number, factor: number, cap: number): Schedule.Sche
 
 /** Validates the options of a watch; the error says which option and why. */
 export const resolve = (
-  options: Input = {},
+  options: WatchOptions = {},
   defaults: Defaults = watchDefaults
 ): Either.Either<Config, QoeryError.InvalidInput> =>
   Either.gen(function*() {
