@@ -21,7 +21,8 @@ const runtime = ManagedRuntime.make(Emulator.layer({ apiKeys: [key], jobDuration
 let baseUrl = ""
 
 beforeAll(async () => {
-  await run("npx", ["-y", "pnpm@10.34.8", "run", "build"], { cwd: root })
+  // npm_config_yes: npx installs pnpm without asking (there is no terminal to answer here)
+  await run("npx", ["pnpm@10", "run", "build"], { cwd: root, env: { ...process.env, npm_config_yes: "true" } })
   baseUrl = (await runtime.runPromise(Emulator.Emulator)).baseUrl
 }, 180_000)
 afterAll(() => runtime.dispose())
@@ -32,7 +33,7 @@ describe("the built packages", () => {
     const out = path.join(dir, "data.csv")
     const { stdout, stderr } = await run(
       process.execPath,
-      ["packages/cli/dist/bin.js", "run", "ocean temperature", "--json", "--out", out, "--base-url", baseUrl],
+      ["packages/cli/bin/qoery.js", "run", "ocean temperature", "--json", "--out", out, "--base-url", baseUrl],
       { cwd: root, env: childEnv({ QOERY_API_KEY: key, QOERY_STATE_DIR: dir }) }
     )
     const statuses = stdout.trim().split("\n").map((line) =>
@@ -45,7 +46,7 @@ describe("the built packages", () => {
   })
 
   it("qoery-emulator prints its URL first and serves until SIGTERM", async () => {
-    const child = spawn(process.execPath, ["packages/emulator/dist/bin.js", "--port", "0", "--quiet"], {
+    const child = spawn(process.execPath, ["packages/emulator/bin/qoery-emulator.js", "--port", "0", "--quiet"], {
       cwd: root,
       env: childEnv({})
     })

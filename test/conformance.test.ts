@@ -7,11 +7,11 @@
  * state is reached exactly.
  */
 import { Emulator } from "@effect-qoery/emulator"
-import { assert, describe, layer } from "@effect/vitest"
+import { assert, describe } from "@effect/vitest"
 import { Ajv } from "ajv"
 import addFormatsModule from "ajv-formats"
 import { Effect, TestClock } from "effect"
-import { spec } from "./support/spec.js"
+import { layerSpec, spec } from "./support/spec.js"
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv
 
@@ -40,12 +40,11 @@ const toJsonSchema = (node: any): any => {
   return node.nullable === true ? { anyOf: [out, { type: "null" }] } : out
 }
 
-const api = spec()
 const ajv = addFormats(new Ajv({ strict: false, allErrors: true }))
 const validators = new Map<string, ReturnType<Ajv["compile"]>>()
 
 const responseSpec = (path: string, method: string, status: number) => {
-  const operation = api.paths[path]?.[method]
+  const operation = spec().paths[path]?.[method]
   assert.isDefined(operation, `the spec has no ${method.toUpperCase()} ${path}`)
   const response = operation.responses[String(status)]
   assert.isDefined(
@@ -122,7 +121,7 @@ const duration = 10_000
 const statusPath = "/v0/datasets/{job_id}"
 const csvPath = "/v0/datasets/{job_id}/csv"
 
-layer(Emulator.layer({ jobDuration: duration, quota }))("conformance", (it) => {
+layerSpec(Emulator.layer({ jobDuration: duration, quota }))("conformance", (it) => {
   const base = Effect.map(Emulator.Emulator, (e) => e.baseUrl)
 
   const start = (search: string) =>
@@ -139,7 +138,8 @@ layer(Emulator.layer({ jobDuration: duration, quota }))("conformance", (it) => {
   describe("the validator", () => {
     it("rejects what breaks the spec and accepts null in optional fields, as the spec's README says", () => {
       const validate = validator(statusPath, "get", 200)
-      const example = api.paths[statusPath].get.responses["200"].content["application/json"].examples.processing.value
+      const example =
+        spec().paths[statusPath].get.responses["200"].content["application/json"].examples.processing.value
       assert.isTrue(validate(example), ajv.errorsText(validate.errors))
       assert.isFalse(validate({ ...example, job_id: "2025-11-10" }))
       assert.isFalse(validate({ ...example, status: "exploded" }))
@@ -322,7 +322,7 @@ layer(Emulator.layer({ jobDuration: duration, quota }))("conformance", (it) => {
   })
 })
 
-layer(Emulator.layer({ jobDuration: duration, quota: 2 }))("conformance over quota", (it) => {
+layerSpec(Emulator.layer({ jobDuration: duration, quota: 2 }))("conformance over quota", (it) => {
   it.effect("429 with reset_date on the 1st of next month once the key's quota for the endpoint is spent", () =>
     Effect.gen(function*() {
       const { baseUrl: url } = yield* Emulator.Emulator

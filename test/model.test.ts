@@ -1,7 +1,7 @@
 import { JobStatus, Payloads } from "@effect-qoery/client"
-import { assert, describe, it } from "@effect/vitest"
+import { assert, it } from "@effect/vitest"
 import { DateTime, Duration, Either, ParseResult, Schema } from "effect"
-import { allResponseExamples, responseExamples, spec } from "./support/spec.js"
+import { allResponseExamples, describeSpec, responseExamples, spec } from "./support/spec.js"
 
 const decode = <A, I>(schema: Schema.Schema<A, I>, input: unknown) => Schema.decodeUnknownEither(schema)(input)
 const errorOf = <A, I>(schema: Schema.Schema<A, I>, input: unknown) => {
@@ -19,9 +19,9 @@ const withoutNulls = (value: any): any =>
     ? Object.fromEntries(Object.entries(value).filter(([, v]) => v !== null).map(([k, v]) => [k, withoutNulls(v)]))
     : value
 
-const statusExamples = allResponseExamples("/v0/datasets/{job_id}", "get", "200")
+describeSpec("JobStatus", () => {
+  const statusExamples = allResponseExamples("/v0/datasets/{job_id}", "get", "200")
 
-describe("JobStatus", () => {
   it("the spec has the three status examples", () => {
     assert.deepStrictEqual(Object.keys(statusExamples).sort(), ["completed", "error", "processing"])
   })
@@ -112,7 +112,7 @@ describe("JobStatus", () => {
   })
 })
 
-describe("the other payloads", () => {
+describeSpec("the other payloads", () => {
   it("JobStarted: the start examples, with the polling interval as a Duration", () => {
     const example = responseExamples("/v0/datasets", "post", "200").example
     const started = Schema.decodeUnknownSync(JobStatus.JobStarted)(example)

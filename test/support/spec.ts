@@ -1,7 +1,13 @@
 /**
  * Reads the official OpenAPI spec from ../shared/qoery-openapi (or
  * QOERY_SPEC_DIR), with every $ref across files resolved.
+ *
+ * The spec is not part of the repository. Tests that need it register through
+ * `whenSpec`: without the spec they are reported as skipped, with a reason
+ * that says how to run them, except where the spec is required (`CI` or
+ * `QOERY_REQUIRE_SPEC=1`), where its absence is a failing test.
  */
+import { describe, it, layer } from "@effect/vitest"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { parse } from "yaml"
@@ -12,13 +18,50 @@ const candidates = () =>
     path.resolve(import.meta.dirname, "../../../shared/qoery-openapi")
   ].filter((d): d is string => d !== undefined && d !== "")
 
+const found = (): string | undefined => candidates().find((dir) => fs.existsSync(path.join(dir, "api.yaml")))
+
+const notFound =
+  "The Qoery OpenAPI spec was not found: put the qoery-openapi folder in ../shared/ beside the repository, " +
+  "or set QOERY_SPEC_DIR to it"
+
+const isSet = (value: string | undefined) => value !== undefined && !["", "0", "false"].includes(value.toLowerCase())
+
+/** CI always has the spec: there, and with QOERY_REQUIRE_SPEC=1, a missing spec fails instead of skipping. */
+export const specRequired = (): boolean => isSet(process.env.CI) || process.env.QOERY_REQUIRE_SPEC === "1"
+
 export const specDir = (): string => {
-  for (const dir of candidates()) {
-    if (fs.existsSync(path.join(dir, "api.yaml"))) return dir
+  const dir = found()
+  if (dir === undefined) throw new Error(notFound)
+  return dir
+}
+
+/** Without the spec: one test, skipped with the reason, or failing where the spec is required. */
+const missing = () => {
+  if (specRequired()) {
+    it("finds the Qoery OpenAPI spec (required: CI or QOERY_REQUIRE_SPEC=1 is set)", () => {
+      throw new Error(notFound)
+    })
+  } else {
+    it("needs the Qoery OpenAPI spec", (ctx) => {
+      ctx.skip(`${notFound}, to run these tests (CI requires them)`)
+    })
   }
-  throw new Error(
-    "The Qoery OpenAPI spec was not found: put it in ../shared/qoery-openapi beside the repository, or set QOERY_SPEC_DIR"
-  )
+}
+
+/**
+ * `describe` for tests that read the spec. Its body must read the spec only
+ * inside it (not at import): without the spec the body is not run.
+ */
+export const describeSpec = (name: string, body: () => void): void => {
+  describe(name, found() === undefined ? missing : body)
+}
+
+/** `layer` from @effect/vitest for tests that read the spec, as `describeSpec`. */
+export const layerSpec: typeof layer = (layer_, options) => {
+  if (found() !== undefined) return layer(layer_, options)
+  return (...args: [unknown] | [string, unknown]) => {
+    describe(typeof args[0] === "string" ? args[0] : "the spec", missing)
+  }
 }
 
 const cache = new Map<string, unknown>()
@@ -50,10 +93,14 @@ export const resolve = (node: any, file: string, seen: ReadonlyArray<string> = [
   return out
 }
 
-/** The whole spec, resolved. */
+let resolved: any
+/** The whole spec, resolved (once). */
 export const spec = (): any => {
-  const file = path.join(specDir(), "api.yaml")
-  return resolve(load(file), file)
+  if (resolved === undefined) {
+    const file = path.join(specDir(), "api.yaml")
+    resolved = resolve(load(file), file)
+  }
+  return resolved
 }
 
 /** The examples of a response: `{ name: value }`. */
