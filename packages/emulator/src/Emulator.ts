@@ -74,6 +74,15 @@ export interface Options {
   readonly seed?: number | undefined
   /** One line per request to stderr (method, path, status, time; never the key); default `false`. */
   readonly log?: boolean | undefined
+  /**
+   * Compress every body, as a CDN or a proxy in front of the service would,
+   * when the request's `Accept-Encoding` accepts `br`, `gzip` or `deflate`
+   * (highest `q` first; on a tie br, then gzip, then deflate), with
+   * `Content-Encoding` and `Vary: accept-encoding`. `true` announces the
+   * compressed `Content-Length`; `"chunked"` sends no length, as servers that
+   * compress on the fly do. Default `false`.
+   */
+  readonly compress?: boolean | "chunked" | undefined
 }
 
 /**
@@ -149,7 +158,8 @@ const config = (options: Options): App.Config => {
     admin: options.admin ?? false,
     log: options.log ?? false,
     faults: options.faults ?? {},
-    seed: options.seed ?? 1
+    seed: options.seed ?? 1,
+    compress: options.compress === "chunked" ? "chunked" : options.compress === true ? "length" : "off"
   }
 }
 

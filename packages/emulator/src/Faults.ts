@@ -40,9 +40,13 @@ export const routes: ReadonlyArray<Route> = Route.literals
 const Millis = Schema.Number.pipe(Schema.int(), Schema.between(0, 600_000))
 
 /**
- * Answer with this status (and `Retry-After: retryAfter` seconds when given).
- * The body is `body` when given (any JSON), else the spec's error body
- * `{ error, status }`.
+ * Answer with this status, on any route. `Retry-After` is sent when asked:
+ * `retryAfter` as a number is seconds (`Retry-After: 3`), as a string it is
+ * sent as it is (an HTTP-date, or something malformed to test a client with);
+ * `retryAfterDate` is seconds from now sent as an HTTP-date
+ * (`Retry-After: Wed, 21 Oct 2026 07:28:03 GMT`), the other form the HTTP
+ * standard allows. The body is `body` when given (any JSON), else the spec's
+ * error body `{ error, status }`.
  *
  * @since 0.1.0
  * @category models
@@ -50,7 +54,8 @@ const Millis = Schema.Number.pipe(Schema.int(), Schema.between(0, 600_000))
 export const StatusFault = Schema.Struct({
   kind: Schema.Literal("status"),
   status: Schema.Number.pipe(Schema.int(), Schema.between(200, 599)),
-  retryAfter: Schema.optional(Schema.Number.pipe(Schema.nonNegative())),
+  retryAfter: Schema.optional(Schema.Union(Schema.Number.pipe(Schema.nonNegative()), Schema.String)),
+  retryAfterDate: Schema.optional(Schema.Number.pipe(Schema.nonNegative())),
   body: Schema.optional(Schema.Unknown)
 })
 
@@ -115,6 +120,25 @@ export const TruncateFault = Schema.Struct({ kind: Schema.Literal("truncate") })
 export const StallFault = Schema.Struct({ kind: Schema.Literal("stall"), millis: Millis })
 
 /**
+ * Answer 200 with a body of `bytes` bytes, streamed in chunks and never held
+ * whole, to test a client's bound on what it reads. On `csv` it is the spec's
+ * header and one row whose quoted `title` fills the body (`shape: "field"`,
+ * the default) or as many ordinary rows as fit (`shape: "rows"`); on `status`
+ * a valid status of the job whose `query` fills the body; elsewhere a JSON
+ * object with one long string. The full `Content-Length` is announced, or
+ * none with `chunked: true`. Never compressed.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const HugeBodyFault = Schema.Struct({
+  kind: Schema.Literal("hugeBody"),
+  bytes: Schema.Number.pipe(Schema.int(), Schema.between(0, Number.MAX_SAFE_INTEGER)),
+  shape: Schema.optional(Schema.Literal("field", "rows")),
+  chunked: Schema.optional(Schema.Boolean)
+})
+
+/**
  * One fault, discriminated by `kind`.
  *
  * @since 0.1.0
@@ -128,7 +152,8 @@ export const Fault = Schema.Union(
   SchemaViolationFault,
   OtherJobFault,
   TruncateFault,
-  StallFault
+  StallFault,
+  HugeBodyFault
 )
 
 /**

@@ -4,7 +4,7 @@
  *
  *   qoery-emulator [--port 8787] [--host 127.0.0.1] [--job-duration 3s]
  *                  [--polling-interval 1s] [--api-key KEY]... [--quota 10000]
- *                  [--admin] [--seed N] [--quiet]
+ *                  [--admin] [--seed N] [--compress] [--quiet]
  *
  * Prints the base URL as the first line of stdout and one line per request
  * to stderr.
@@ -19,7 +19,7 @@ import { parseArgs } from "node:util"
 import * as Emulator from "./Emulator.js"
 
 const usage = `usage: qoery-emulator [--port N] [--host H] [--job-duration 3s] [--polling-interval 1s]
-                      [--api-key KEY]... [--quota N] [--admin] [--seed N] [--quiet]
+                      [--api-key KEY]... [--quota N] [--admin] [--seed N] [--compress] [--quiet]
 
   --port N              port to listen on, 0 picks a free one (default 8787)
   --host H              interface to listen on (default 127.0.0.1)
@@ -29,6 +29,7 @@ const usage = `usage: qoery-emulator [--port N] [--host H] [--job-duration 3s] [
   --quota N             monthly calls per key per endpoint (default 10000)
   --admin               serve POST|DELETE /__admin/faults and GET /__admin/stats
   --seed N              seed of rate faults (default 1)
+  --compress            br, gzip or deflate bodies when the request accepts them, as a CDN would
   --quiet               no request log on stderr
 `
 
@@ -70,6 +71,7 @@ const parse = () =>
       quota: { type: "string" },
       admin: { type: "boolean" },
       seed: { type: "string" },
+      compress: { type: "boolean" },
       quiet: { type: "boolean" },
       help: { type: "boolean", short: "h" }
     },
@@ -100,7 +102,8 @@ const options: Emulator.Options = {
   quota: values.quota === undefined ? 10_000 : integer("--quota", values.quota, 0, Number.MAX_SAFE_INTEGER),
   admin: values.admin ?? false,
   seed: values.seed === undefined ? 1 : integer("--seed", values.seed, 0, 2 ** 31 - 1),
-  log: !(values.quiet ?? false)
+  log: !(values.quiet ?? false),
+  compress: values.compress ?? false
 }
 
 const program = Effect.gen(function*() {

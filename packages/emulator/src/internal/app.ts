@@ -14,6 +14,7 @@ import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import type * as Http from "node:http"
+import * as Zlib from "node:zlib"
 import * as Dataset from "../Dataset.js"
 import * as Faults from "../Faults.js"
 import { type Job, makeStore, stateAt } from "./jobs.js"
@@ -28,7 +29,11 @@ export interface Config {
   readonly log: boolean
   readonly faults: Faults.FaultPlans
   readonly seed: number
+  readonly compress: Compress
 }
+
+/** Whether bodies are compressed, and then with the compressed `Content-Length` or chunked. */
+export type Compress = "off" | "length" | "chunked"
 
 /** The largest request body read: larger ones get 413. */
 export const maxBodyBytes = 1024 * 1024
@@ -412,12 +417,81 @@ const readBody = (request: HttpServerRequest.HttpServerRequest): Effect.Effect<E
   })
 }
 
-const toResponse = (outcome: Outcome): HttpServerResponse.HttpServerResponse =>
-  HttpServerResponse.text(outcome.body, {
-    status: outcome.status,
-    contentType: outcome.contentType,
-    ...(outcome.headers === undefined ? {} : { headers: outcome.headers })
-  })
+/** A content coding the emulator can send, in the order it prefers them. */
+export type Encoding = "br" | "gzip" | "deflate"
+const encodings: ReadonlyArray<Encoding> = ["br", "gzip", "deflate"]
+
+/**
+ * The coding to answer an `Accept-Encoding` with: the accepted one with the
+ * highest `q`, ties going to the order of `encodings`; `undefined` for
+ * identity. `*` stands for any coding not named; `q=0` refuses one.
+ */
+export const negotiate = (accept: string | undefined): Encoding | undefined => {
+  if (accept === undefined || accept === "") return undefined
+  const weights = new Map<string, number>()
+  for (const part of accept.split(",")) {
+    const [name, ...params] = part.split(";")
+    const token = name!.trim().toLowerCase()
+    if (token === "") continue
+    let q = 1
+    for (const param of params) {
+      const m = /^\s*q\s*=\s*([0-9.]+)\s*$/i.exec(param)
+      if (m !== null) q = Number(m[1])
+    }
+    weights.set(token, Number.isFinite(q) ? q : 0)
+  }
+  let best: Encoding | undefined
+  let bestWeight = 0
+  for (const encoding of encodings) {
+    const weight = weights.get(encoding) ?? weights.get("*") ?? 0
+    if (weight > bestWeight) {
+      best = encoding
+      bestWeight = weight
+    }
+  }
+  return best
+}
+
+const compressors: Record<Encoding, (bytes: Uint8Array) => Uint8Array> = {
+  // Quality 5: the default (11) costs tens of milliseconds on a large CSV, for a few percent.
+  br: (bytes) => Zlib.brotliCompressSync(bytes, { params: { [Zlib.constants.BROTLI_PARAM_QUALITY]: 5 } }),
+  gzip: (bytes) => Zlib.gzipSync(bytes),
+  deflate: (bytes) => Zlib.deflateSync(bytes)
+}
+
+/** How one response goes on the wire: its coding (none for identity), and whether it is chunked. */
+interface Wire {
+  readonly compress: Compress
+  readonly encoding: Encoding | undefined
+}
+
+/** The body bytes as sent and the headers that describe them (Content-Length aside). */
+const encode = (
+  outcome: Outcome,
+  wire: Wire
+): { readonly bytes: Uint8Array; readonly headers: Record<string, string> } => {
+  const plain = Buffer.from(outcome.body, "utf8")
+  const headers: Record<string, string> = { ...outcome.headers }
+  if (wire.compress !== "off") headers["vary"] = "accept-encoding"
+  if (wire.encoding === undefined || plain.length === 0) return { bytes: plain, headers }
+  headers["content-encoding"] = wire.encoding
+  return { bytes: compressors[wire.encoding](plain), headers }
+}
+
+const toResponse = (outcome: Outcome, wire: Wire): HttpServerResponse.HttpServerResponse => {
+  if (wire.compress === "off") {
+    return HttpServerResponse.text(outcome.body, {
+      status: outcome.status,
+      contentType: outcome.contentType,
+      ...(outcome.headers === undefined ? {} : { headers: outcome.headers })
+    })
+  }
+  const { bytes, headers } = encode(outcome, wire)
+  const options = { status: outcome.status, contentType: outcome.contentType, headers }
+  return wire.compress === "chunked"
+    ? HttpServerResponse.stream(Stream.succeed(bytes), options)
+    : HttpServerResponse.uint8Array(bytes, options)
+}
 
 /** Where to cut a body short: about the middle, and for a CSV inside a data row. */
 const cutPoint = (bytes: Uint8Array, csv: boolean): number => {
@@ -432,18 +506,24 @@ const cutPoint = (bytes: Uint8Array, csv: boolean): number => {
   return Math.min(cut, bytes.length - 1)
 }
 
-const outgoingHeaders = (outcome: Outcome, length: number): Record<string, string> => ({
-  ...outcome.headers,
-  "content-type": outcome.contentType,
-  "content-length": String(length)
-})
+/** The body as sent, and its headers: the full `Content-Length` announced unless the wire is chunked. */
+const outgoing = (outcome: Outcome, wire: Wire) => {
+  const { bytes, headers } = encode(outcome, wire)
+  headers["content-type"] = outcome.contentType
+  if (wire.compress !== "chunked") headers["content-length"] = String(bytes.length)
+  return { bytes, headers }
+}
 
-/** Sends part of the body with the full Content-Length announced, then destroys the connection. */
-const truncate = (raw: Raw, outcome: Outcome, csv: boolean) =>
+/**
+ * Sends part of the body with the full Content-Length announced (or, chunked,
+ * without the last chunk), then destroys the connection. A compressed body is
+ * cut in the middle of its compressed bytes.
+ */
+const truncate = (raw: Raw, outcome: Outcome, csv: boolean, wire: Wire) =>
   Effect.async<void>((resume) => {
-    const bytes = Buffer.from(outcome.body, "utf8")
-    raw.writeHead(outcome.status, outgoingHeaders(outcome, bytes.length))
-    raw.write(bytes.subarray(0, cutPoint(bytes, csv)), () => {
+    const { bytes, headers } = outgoing(outcome, wire)
+    raw.writeHead(outcome.status, headers)
+    raw.write(bytes.subarray(0, cutPoint(bytes, csv && wire.encoding === undefined)), () => {
       raw.destroy()
       raw.end()
       resume(Effect.void)
@@ -457,11 +537,11 @@ const drop = (raw: Raw) =>
   })
 
 /** Sends part of the body, waits, then the rest. */
-const stall = (raw: Raw, outcome: Outcome, csv: boolean, millis: number) =>
+const stall = (raw: Raw, outcome: Outcome, csv: boolean, millis: number, wire: Wire) =>
   Effect.gen(function*() {
-    const bytes = Buffer.from(outcome.body, "utf8")
-    const cut = cutPoint(bytes, csv)
-    raw.writeHead(outcome.status, outgoingHeaders(outcome, bytes.length))
+    const { bytes, headers } = outgoing(outcome, wire)
+    const cut = cutPoint(bytes, csv && wire.encoding === undefined)
+    raw.writeHead(outcome.status, headers)
     raw.flushHeaders()
     raw.write(bytes.subarray(0, cut))
     yield* Effect.sleep(Duration.millis(millis))
@@ -471,6 +551,35 @@ const stall = (raw: Raw, outcome: Outcome, csv: boolean, millis: number) =>
       raw.end(bytes.subarray(cut))
     }
   })
+
+/**
+ * `count` copies of `unit`, in chunks of about 64 KB made as they are
+ * written: a body of any size costs one chunk of memory.
+ */
+const repeated = (unit: Uint8Array, count: number): Stream.Stream<Uint8Array> => {
+  const perChunk = Math.max(1, Math.floor(65_536 / Math.max(1, unit.length)))
+  const chunk = Buffer.alloc(perChunk * unit.length)
+  for (let i = 0; i < perChunk; i++) chunk.set(unit, i * unit.length)
+  function* chunks() {
+    for (let left = count; left > 0; left -= perChunk) {
+      yield left >= perChunk ? chunk : chunk.subarray(0, left * unit.length)
+    }
+  }
+  // One chunk a pull: `fromIterable` would gather thousands of them first.
+  return Stream.suspend(() => Stream.fromIteratorSucceed(chunks(), 1))
+}
+
+/** A body of about `bytes` bytes: `head`, copies of `unit`, `tail`; its exact length. */
+const padded = (head: string, unit: string, tail: string, bytes: number) => {
+  const start = Buffer.from(head, "utf8")
+  const end = Buffer.from(tail, "utf8")
+  const filler = Buffer.from(unit, "utf8")
+  const count = Math.max(0, Math.floor((bytes - start.length - end.length) / filler.length))
+  return {
+    length: start.length + count * filler.length + end.length,
+    stream: Stream.make(start).pipe(Stream.concat(repeated(filler, count)), Stream.concat(Stream.make(end)))
+  }
+}
 
 /**
  * Builds the emulator's HTTP handler and its state.
@@ -484,6 +593,11 @@ export const make = (config: Config): Instance => {
   let faultsInjected = 0
   const counters = new Map<string, Counter>()
   const duration = config.jobDurationMillis
+  const identity: Wire = { compress: "off", encoding: undefined }
+  const wireOf = (request: HttpServerRequest.HttpServerRequest): Wire =>
+    config.compress === "off"
+      ? identity
+      : { compress: config.compress, encoding: negotiate(request.headers["accept-encoding"]) }
 
   const counter = (key: string, endpoint: Endpoint, now: number): Counter => {
     const id = `${key}\u0000${endpoint}`
@@ -565,10 +679,40 @@ export const make = (config: Config): Instance => {
     }
   }
 
-  const otherJobBody = (id: string | undefined, now: number) => {
+  /** A status body of the job (or, unknown, of a made-up one), under the next second's id when `other`. */
+  const otherJobBody = (id: string | undefined, now: number, other = true) => {
     const job = id === undefined ? undefined : store.get(id)
     const base = job ?? { id: "20251110_151628", query: "another query", startedAt: now, terminalServed: false }
-    return statusBody(base, now, duration, nextSecondId(base.id)).body
+    return statusBody(base, now, duration, other ? nextSecondId(base.id) : base.id).body
+  }
+
+  /** The `hugeBody` fault: a body of `fault.bytes`, streamed. */
+  const hugeBody = (
+    route: Faults.Route,
+    id: string | undefined,
+    now: number,
+    fault: typeof Faults.HugeBodyFault.Type
+  ): HttpServerResponse.HttpServerResponse => {
+    const marker = "\u0001filler\u0001"
+    let body: { length: number; stream: Stream.Stream<Uint8Array> }
+    let contentType = jsonType
+    if (route === "csv") {
+      contentType = "text/csv; charset=utf-8"
+      body = fault.shape === "rows"
+        ? padded(Dataset.header, `https://example.org/huge,a row,1,huge,${Dataset.lineTerminator}`, "", fault.bytes)
+        : padded(`${Dataset.header}https://example.org/huge,"`, "x", `",1,huge,${Dataset.lineTerminator}`, fault.bytes)
+    } else if (route === "status") {
+      const text = JSON.stringify({ ...otherJobBody(id, now, false), query: marker })
+      const at = text.indexOf(JSON.stringify(marker))
+      body = padded(text.slice(0, at + 1), "x", text.slice(at + JSON.stringify(marker).length - 1), fault.bytes)
+    } else {
+      body = padded("{\"padding\":\"", "x", "\"}", fault.bytes)
+    }
+    return HttpServerResponse.stream(body.stream, {
+      status: 200,
+      contentType,
+      ...(fault.chunked === true ? {} : { contentLength: body.length })
+    })
   }
 
   const violation = (route: Faults.Route): Outcome =>
@@ -730,17 +874,23 @@ export const make = (config: Config): Instance => {
     now: number
   ): Effect.Effect<{ readonly response: HttpServerResponse.HttpServerResponse; readonly note: string }> => {
     const fault = injector.next(route)
+    const wire = wireOf(request)
     if (fault === undefined) {
-      return Effect.map(handleRoute(request, route, id, params, now), (o) => ({ response: toResponse(o), note: "" }))
+      return Effect.map(
+        handleRoute(request, route, id, params, now),
+        (o) => ({ response: toResponse(o, wire), note: "" })
+      )
     }
     faultsInjected++
     const note = ` fault=${fault.kind}`
-    const done = (outcome: Outcome) => Effect.succeed({ response: toResponse(outcome), note })
+    const done = (outcome: Outcome) => Effect.succeed({ response: toResponse(outcome, wire), note })
     switch (fault.kind) {
       case "status": {
-        const headers: Record<string, string> = fault.retryAfter === undefined
-          ? {}
-          : { "retry-after": String(fault.retryAfter) }
+        const headers: Record<string, string> = {}
+        if (fault.retryAfter !== undefined) headers["retry-after"] = String(fault.retryAfter)
+        if (fault.retryAfterDate !== undefined) {
+          headers["retry-after"] = new Date(now + fault.retryAfterDate * 1000).toUTCString()
+        }
         const body = fault.body === undefined ? errorBody(fault.status, faultMessage(fault.status)) : fault.body
         return done(json(fault.status, body, headers))
       }
@@ -750,7 +900,10 @@ export const make = (config: Config): Instance => {
           Effect.flatMap(
             Clock.currentTimeMillis,
             (later) =>
-              Effect.map(handleRoute(request, route, id, params, later), (o) => ({ response: toResponse(o), note }))
+              Effect.map(
+                handleRoute(request, route, id, params, later),
+                (o) => ({ response: toResponse(o, wire), note })
+              )
           )
         )
       case "invalidJson":
@@ -759,6 +912,8 @@ export const make = (config: Config): Instance => {
         return done(violation(route))
       case "otherJob":
         return route === "status" ? done(json(200, otherJobBody(id, now))) : done(violation(route))
+      case "hugeBody":
+        return Effect.succeed({ response: hugeBody(route, id, now, fault), note })
       case "drop":
       case "truncate":
       case "stall": {
@@ -774,8 +929,8 @@ export const make = (config: Config): Instance => {
         return Effect.flatMap(handleRoute(request, route, id, params, now, false), (outcome) =>
           Effect.as(
             fault.kind === "truncate"
-              ? truncate(raw, outcome, route === "csv")
-              : stall(raw, outcome, route === "csv", fault.millis),
+              ? truncate(raw, outcome, route === "csv", wire)
+              : stall(raw, outcome, route === "csv", fault.millis, wire),
             { response: HttpServerResponse.empty(), note }
           ))
       }
@@ -796,20 +951,24 @@ export const make = (config: Config): Instance => {
     switch (resolved._tag) {
       case "NotFound":
         result = {
-          response: toResponse(fail(404, "Not found", `No route for ${request.method} ${preview(pathname)}`)),
+          response: toResponse(
+            fail(404, "Not found", `No route for ${request.method} ${preview(pathname)}`),
+            wireOf(request)
+          ),
           note: ""
         }
         break
       case "MethodNotAllowed":
         result = {
           response: toResponse(
-            fail(405, "Method not allowed", `${preview(pathname)} allows ${resolved.allow}`, { allow: resolved.allow })
+            fail(405, "Method not allowed", `${preview(pathname)} allows ${resolved.allow}`, { allow: resolved.allow }),
+            wireOf(request)
           ),
           note: ""
         }
         break
       case "Admin":
-        result = { response: toResponse(yield* admin(request, resolved.what)), note: " admin" }
+        result = { response: toResponse(yield* admin(request, resolved.what), identity), note: " admin" }
         break
       case "Route":
         requests[resolved.route]++
@@ -828,7 +987,7 @@ export const make = (config: Config): Instance => {
     Effect.catchAllCause((cause) =>
       Effect.sync(() => {
         if (config.log) process.stderr.write(`internal error: ${String(cause)}\n`)
-        return toResponse(fail(500, "Internal server error"))
+        return toResponse(fail(500, "Internal server error"), identity)
       })
     )
   )
