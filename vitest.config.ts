@@ -6,11 +6,11 @@ const src = (pkg: string, file = "index") => path.resolve(import.meta.dirname, "
 export const alias = [
   { find: /^@effect-qoery\/client\/promise$/, replacement: src("client", "promise") },
   {
-    find: /^@effect-qoery\/(client|emulator|cli)$/,
+    find: /^@effect-qoery\/(client|emulator|cli|workflow)$/,
     replacement: path.resolve(import.meta.dirname, "packages/$1/src/index.ts")
   },
   {
-    find: /^@effect-qoery\/(client|emulator|cli)\/(.*)$/,
+    find: /^@effect-qoery\/(client|emulator|cli|workflow)\/(.*)$/,
     replacement: path.resolve(import.meta.dirname, "packages/$1/src/$2.ts")
   }
 ]
