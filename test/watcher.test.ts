@@ -150,6 +150,21 @@ layer(Env, { excludeTestServices: true })("JobWatcher against the emulator", (it
       assert.isAtLeast(elapsed, 1_000)
     })))
 
+  it.effect("a 503 with Retry-After (a proxy's) waits that long, not the backoff", () =>
+    fresh(Effect.gen(function*() {
+      const emulator = yield* Emulator.Emulator
+      const started = yield* start("wave heights")
+      yield* emulator.setFaults("status", Faults.times({ kind: "status", status: 503, retryAfter: 1 }))
+      const delays: Array<number> = []
+      const { error, statuses } = yield* outcome(JobWatcher.watch(started.jobId, {
+        ...fast,
+        onRetry: (info) => Effect.sync(() => delays.push(Duration.toMillis(info.delay)))
+      }))
+      assert.isUndefined(error)
+      assertEnded(statuses, started.jobId, "completed")
+      assert.deepStrictEqual(delays, [1_000])
+    })))
+
   it.effect("a body that breaks the schema fails at once with ResponseError", () =>
     fresh(Effect.gen(function*() {
       const emulator = yield* Emulator.Emulator

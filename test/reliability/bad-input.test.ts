@@ -10,6 +10,7 @@
 import { DatasetCsv, JobWatcher, QoeryClient } from "@effect-qoery/client"
 import { createClient, type WatchOptions as PromiseWatchOptions } from "@effect-qoery/client/promise"
 import * as NodeContext from "@effect/platform-node/NodeContext"
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import type { Duration } from "effect"
 import { Cause, Effect, Exit, Layer, Stream } from "effect"
@@ -28,6 +29,7 @@ type Row =
   | { readonly kind: "jobId"; readonly what: string; readonly value: string }
   | { readonly kind: "search"; readonly what: string; readonly value: string }
   | { readonly kind: "baseUrl"; readonly what: string; readonly value: (origin: string) => string }
+  | { readonly kind: "apiKey"; readonly what: string; readonly value: string }
   | {
     readonly kind: "options"
     readonly what: string
@@ -56,6 +58,12 @@ const table: ReadonlyArray<Row> = [
   { kind: "search", what: "NUL", value: "climate\u0000change" },
   { kind: "search", what: "escape sequence", value: "climate\u001b[2Jchange" },
   { kind: "search", what: "DEL", value: "climate\u007f" },
+  // A key an HTTP stack cannot put in a header: refused by name, its value never shown.
+  { kind: "apiKey", what: "a trailing line break", value: `${key}\n` },
+  { kind: "apiKey", what: "a NUL", value: `${key}\u0000x` },
+  { kind: "apiKey", what: "a C1 control character", value: `${key}\u0085` },
+  { kind: "apiKey", what: "a pasted emoji", value: `${key}😀` },
+  { kind: "apiKey", what: "a character beyond Latin-1", value: `${key}\u2013x` },
   { kind: "baseUrl", what: "not http(s)", value: (origin) => origin.replace("http:", "ftp:") },
   { kind: "baseUrl", what: "not a URL", value: () => "127.0.0.1 port 80" },
   { kind: "baseUrl", what: "with credentials", value: (origin) => origin.replace("http://", "http://user:pw@") },
@@ -142,6 +150,21 @@ describe("bad input: the Effect API", () => {
             ["watchAll", Stream.runDrain(JobWatcher.watchAll([validId], row.value))]
           )
           break
+        case "apiKey": {
+          for (const [name, httpClient] of [["undici", undefined], ["fetch", FetchHttpClient.layer]] as const) {
+            const exit = await Effect.runPromiseExit(
+              Layer.build(clientLayer({ baseUrl: server.baseUrl, apiKey: row.value }, httpClient)).pipe(Effect.scoped)
+            )
+            const error = failureOf(exit, `layer over ${name}`)
+            assert.strictEqual(error._tag, "InvalidInput", name)
+            assert.strictEqual(error.field, "apiKey", name)
+            for (const text of [error.message, String(error), JSON.stringify(error)]) {
+              assert.notInclude(text, key, `${name}: the key is shown`)
+            }
+          }
+          assertNothingSent(row.what)
+          return
+        }
         case "baseUrl": {
           const exit = await Effect.runPromiseExit(
             Layer.build(clientLayer({ baseUrl: row.value(server.baseUrl), apiKey: key })).pipe(Effect.scoped)
@@ -179,7 +202,7 @@ describe("bad input: the Promise API", () => {
         assertNothingSent(row.what)
         return
       }
-      const qoery = createClient({ apiKey: key, baseUrl: server.baseUrl })
+      const qoery = createClient({ apiKey: row.kind === "apiKey" ? row.value : key, baseUrl: server.baseUrl })
       const drain = async (iterable: AsyncIterable<unknown>) => {
         for await (const _ of iterable) { /* drain */ }
       }
@@ -192,6 +215,13 @@ describe("bad input: the Promise API", () => {
         ]
         : row.kind === "search"
         ? [["startJob", () => qoery.startJob(row.value)]]
+        : row.kind === "apiKey"
+        ? [
+          ["startJob", () => qoery.startJob("climate")],
+          ["status", () => qoery.status(validId)],
+          ["watch", () => drain(qoery.watch(validId))],
+          ["rows", () => drain(qoery.rows(validId))]
+        ]
         : [
           // The Promise API takes the same options, its onRetry a plain callback (none here).
           ["watch", () => drain(qoery.watch(validId, row.value as PromiseWatchOptions))],
@@ -206,6 +236,11 @@ describe("bad input: the Promise API", () => {
           assert.strictEqual(e.name, "InvalidInput")
           assert.strictEqual(e.field, field(row), name)
           assert.match(e.message, /^Invalid /)
+          if (row.kind === "apiKey") {
+            for (const text of [e.message, String(e), JSON.stringify(e), e.stack ?? ""]) {
+              assert.notInclude(text, key, `${name}: the key is shown`)
+            }
+          }
         }
       } finally {
         await qoery.close()
@@ -220,6 +255,7 @@ describe("bad input: the command exits 2 with a clear message", () => {
     jobId: /invalid job id|job-id/i,
     search: /search/i,
     baseUrl: /baseUrl|base-url|origin|URL/,
+    apiKey: /API key/,
     options: /interval|timeout/i
   }
   for (const row of table) {
@@ -230,6 +266,15 @@ describe("bad input: the command exits 2 with a clear message", () => {
         ? [["status", row.value, ...connect], ["watch", row.value, ...connect], ["csv", row.value, ...connect]]
         : row.kind === "search"
         ? [["run", row.value, ...connect]]
+        : row.kind === "apiKey"
+        ? [["status", validId, "--base-url", server.baseUrl, "--api-key", row.value], [
+          "run",
+          "climate",
+          "--base-url",
+          server.baseUrl,
+          "--api-key",
+          row.value
+        ]]
         : row.kind === "baseUrl"
         ? [["status", validId, "--base-url", row.value(server.baseUrl), "--api-key", key], [
           "run",
@@ -253,6 +298,7 @@ describe("bad input: the command exits 2 with a clear message", () => {
         )
         assert.isBelow(result.stderr.length, 2_000, `the message repeats the input: ${shown.slice(0, 300)}`)
         assert.strictEqual(result.stdout, "", shown)
+        if (row.kind === "apiKey") assert.notInclude(result.stderr, key, `the key is shown: ${shown}`)
       }
       assertNothingSent(row.what)
     })

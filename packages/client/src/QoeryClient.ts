@@ -18,7 +18,7 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import * as Tracer from "effect/Tracer"
-import * as Responses from "./internal/responses.js"
+import * as ResponsesModule from "./internal/responses.js"
 import * as Timeout from "./internal/timeout.js"
 import * as JobId from "./JobId.js"
 import * as JobStatusModule from "./JobStatus.js"
@@ -59,6 +59,12 @@ export interface Options {
   readonly allowInsecureKey?: boolean | undefined
   /** Keep the HTTP client's own span per request inside the client's span. Default `false`. */
   readonly httpSpans?: boolean | undefined
+  /**
+   * The most bytes read of a JSON response (a status is a few KB); a bigger
+   * body is a `ResponseError`, not retried. Default 1 MiB. The CSV is not
+   * bounded by it.
+   */
+  readonly maxResponseBytes?: number | undefined
 }
 
 /**
@@ -164,6 +170,26 @@ export const validateJobId = (jobId: unknown): Either.Either<JobId.JobId, QoeryE
     (error) => new QoeryError.InvalidInput({ field: "jobId", description: JobId.describe(error) })
   )
 
+/**
+ * What is wrong with a key as an HTTP header value, never quoting it: an
+ * HTTP stack refuses a control character or one beyond Latin-1 with an error
+ * that may carry the whole value (fetch's `Headers` does).
+ */
+const keyProblem = (key: string): string | undefined => {
+  if (key.trim() === "") return "the API key is empty"
+  for (let i = 0; i < key.length; i++) {
+    const c = key.charCodeAt(i)
+    if (c < 0x20 || c === 0x7f || (c >= 0x80 && c < 0xa0)) {
+      return `the API key contains a control character at position ${i + 1} (a line break or tab pasted with it?)`
+    }
+    if (c > 0xff) {
+      return `the API key contains a character that cannot be sent in an HTTP header at position ${i + 1} ` +
+        "(only printable ASCII and Latin-1 can)"
+    }
+  }
+  return undefined
+}
+
 const validateOptions = (options: Options) =>
   Effect.gen(function*() {
     const baseUrl = yield* parseBaseUrl(options.baseUrl ?? defaultBaseUrl)
@@ -172,8 +198,9 @@ const validateOptions = (options: Options) =>
       : Redacted.isRedacted(options.apiKey)
       ? options.apiKey
       : Redacted.make(options.apiKey)
-    if (apiKey !== undefined && Redacted.value(apiKey).trim() === "") {
-      return yield* new QoeryError.InvalidInput({ field: "apiKey", description: "the API key is empty" })
+    if (apiKey !== undefined) {
+      const problem = keyProblem(Redacted.value(apiKey))
+      if (problem !== undefined) return yield* new QoeryError.InvalidInput({ field: "apiKey", description: problem })
     }
     if (apiKey !== undefined && baseUrl.protocol === "http:" && !isLoopback(baseUrl.hostname)) {
       if (options.allowInsecureKey !== true) {
@@ -189,7 +216,14 @@ const validateOptions = (options: Options) =>
     if (Option.isNone(timeout) || !Duration.greaterThan(timeout.value, Duration.zero)) {
       return yield* new QoeryError.InvalidInput({ field: "timeout", description: "expected a positive duration" })
     }
-    return { baseUrl, apiKey, timeout: timeout.value }
+    const maxResponseBytes = options.maxResponseBytes ?? ResponsesModule.defaultMaxResponseBytes
+    if (!Number.isSafeInteger(maxResponseBytes) || maxResponseBytes < 1) {
+      return yield* new QoeryError.InvalidInput({
+        field: "maxResponseBytes",
+        description: `expected a whole number of bytes, 1 or more, got ${String(maxResponseBytes)}`
+      })
+    }
+    return { baseUrl, apiKey, timeout: timeout.value, maxResponseBytes }
   })
 
 /**
@@ -200,7 +234,8 @@ const validateOptions = (options: Options) =>
  */
 export const make = (options: Options = {}): Effect.Effect<Service, QoeryError.InvalidInput, HttpClient.HttpClient> =>
   Effect.gen(function*() {
-    const { apiKey, baseUrl, timeout } = yield* validateOptions(options)
+    const { apiKey, baseUrl, maxResponseBytes, timeout } = yield* validateOptions(options)
+    const Responses = ResponsesModule.handlers(maxResponseBytes)
     const origin = baseUrl.origin
     // Redirects are not followed: fetch would carry the x-api-key header to wherever they point.
     const requestInit = yield* Effect.serviceOption(FetchHttpClient.RequestInit)
@@ -379,12 +414,20 @@ export const make = (options: Options = {}): Effect.Effect<Service, QoeryError.I
         }).pipe(span("downloadCsv", { "qoery.job_id": jobId }))
       )
 
-    /** The body as a stream that fails, rather than ends, when it stalls or is cut short of its Content-Length. */
+    /**
+     * The body as a stream that fails, rather than ends, when it stalls or is
+     * cut short of its Content-Length. A content-encoded body (fetch asks for
+     * gzip and decodes it) announces its encoded length while the stream
+     * gives decoded bytes: there the decoder tells a cut body, not the count.
+     */
     const body = (
       response: HttpClientResponse.HttpClientResponse,
       request: HttpClientRequest.HttpClientRequest
     ): Stream.Stream<Uint8Array, QoeryError.QoeryError> => {
-      const declared = Number(response.headers["content-length"] ?? Number.NaN)
+      const encoding = (response.headers["content-encoding"] ?? "identity").trim().toLowerCase()
+      const declared = encoding === "identity" || encoding === ""
+        ? Number(response.headers["content-length"] ?? Number.NaN)
+        : Number.NaN
       const expected = Number.isFinite(declared) ? declared : undefined
       let received = 0
       const truncated = (cause?: unknown) =>

@@ -125,7 +125,9 @@ export class RateLimited extends Schema.TaggedError<RateLimited>()("RateLimited"
 }
 
 /**
- * The service failed (5xx).
+ * The service failed (5xx). `retryAfter` is the wait its `Retry-After`
+ * header asked for (a 503 from a proxy often has one); a retry honours it, up
+ * to `maxRetryAfter`.
  *
  * @since 0.1.0
  * @category errors
@@ -133,10 +135,14 @@ export class RateLimited extends Schema.TaggedError<RateLimited>()("RateLimited"
 export class ServerError extends Schema.TaggedError<ServerError>()("ServerError", {
   status: Schema.Number,
   error: Schema.optional(Schema.String),
-  details: Schema.optional(Schema.String)
+  details: Schema.optional(Schema.String),
+  retryAfter: Schema.optional(Schema.DurationFromSelf)
 }) {
   override get message() {
-    return `Server error ${this.status}${this.error === undefined ? "" : `: ${this.error}`}${details(this.details)}`
+    const wait = this.retryAfter === undefined ? "" : `; retry after ${Duration.format(this.retryAfter)}`
+    return `Server error ${this.status}${this.error === undefined ? "" : `: ${this.error}`}${
+      details(this.details)
+    }${wait}`
   }
 }
 
@@ -245,13 +251,14 @@ export const isTransient = (error: QoeryError): boolean =>
   (error._tag === "ServerError" && transientStatuses.has(error.status))
 
 /**
- * The delay the service asked for before the next try, if any.
+ * The delay the service asked for before the next try (`Retry-After` of a
+ * 429 or a 5xx), if any.
  *
  * @since 0.1.0
  * @category getters
  */
 export const retryAfter = (error: QoeryError): Duration.Duration | undefined =>
-  error._tag === "RateLimited" ? error.retryAfter : undefined
+  error._tag === "RateLimited" || error._tag === "ServerError" ? error.retryAfter : undefined
 
 /**
  * When a quota resets, for `QuotaExceeded`.

@@ -274,7 +274,12 @@ export const createClient = (options: ClientOptions = {}): Client => {
   ): AsyncIterable<A> => ({
     async *[Symbol.asyncIterator]() {
       if (signal?.aborted) throw signal.reason
-      const rt = await runtime.runtime()
+      const built = await Effect.runPromiseExit(runtime.runtimeEffect)
+      if (Exit.isFailure(built)) {
+        const failure = Cause.failureOption(built.cause)
+        throw Option.isSome(failure) ? toError(failure.value) : Cause.squash(built.cause)
+      }
+      const rt = built.value
       yield* Stream.toAsyncIterableRuntime(
         stream.pipe(Stream.interruptWhen(aborted(signal)), Stream.mapError(toError)),
         rt

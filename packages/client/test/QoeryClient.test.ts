@@ -5,6 +5,7 @@ import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { Duration, Effect, Either, Layer, Redacted, Stream } from "effect"
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
+import * as zlib from "node:zlib"
 
 const key = "sk-test-0123456789-secret"
 
@@ -161,6 +162,71 @@ for (const [name, httpLayer] of Object.entries(clients)) {
         assert.isTrue(QoeryError.isTransient(error))
       }))
 
+    it.effect("a gzip-compressed CSV (as a CDN sends when asked) is whole: its encoded Content-Length is not checked against decoded bytes", () =>
+      Effect.gen(function*() {
+        const csv = "url,title,value,dimension,timestamp\r\n" +
+          Array.from({ length: 2_000 }, (_, i) => `https://a/${i},"row ${i}, again",${i},2020,\r\n`).join("")
+        const gzipped = zlib.gzipSync(csv)
+        serve((req, res) => {
+          const accepts = /\bgzip\b/.test(String(req.headers["accept-encoding"] ?? ""))
+          res.writeHead(200, {
+            "content-type": "text/csv",
+            "content-length": String(accepts ? gzipped.length : Buffer.byteLength(csv)),
+            ...(accepts ? { "content-encoding": "gzip" } : {})
+          })
+          res.end(accepts ? gzipped : csv)
+        })
+        const text = yield* withClient(
+          (c) => Stream.mkString(Stream.decodeText(c.downloadCsv("20251110_151628"))),
+          {},
+          httpLayer
+        )
+        assert.strictEqual(text, csv)
+        if (name === "fetch") assert.match(String(seen[0]!.headers["accept-encoding"]), /gzip/)
+      }))
+
+    it.effect("a JSON body over maxResponseBytes is a ResponseError saying it is too big, not retried", () =>
+      Effect.gen(function*() {
+        const big = { ...status, urls: Array.from({ length: 20_000 }, (_, i) => `https://example.com/${i}`) }
+        const text = JSON.stringify(big)
+        // Announced, streamed without a length, and gzip-compressed (a small encoded length, a big decoded body).
+        const ways: ReadonlyArray<[string, Handler]> = [
+          ["with Content-Length", (_q, r) => json(r, 200, big)],
+          ["chunked", (_q, r) => {
+            r.writeHead(200, { "content-type": "application/json" })
+            r.write(text.slice(0, 1000))
+            r.end(text.slice(1000))
+          }],
+          ["gzip", (req, r) => {
+            const accepts = /\bgzip\b/.test(String(req.headers["accept-encoding"] ?? ""))
+            const body = accepts ? zlib.gzipSync(text) : Buffer.from(text)
+            r.writeHead(200, {
+              "content-type": "application/json",
+              "content-length": String(body.length),
+              ...(accepts ? { "content-encoding": "gzip" } : {})
+            })
+            r.end(body)
+          }]
+        ]
+        for (const [way, handler] of ways) {
+          serve(handler)
+          const error = yield* failure(
+            withClient((c) => c.getStatus("20251110_151628"), { maxResponseBytes: 100_000 }, httpLayer)
+          )
+          assert.strictEqual(error._tag, "ResponseError", way)
+          assert.include(error.message, "too big", way)
+          assert.isFalse(QoeryError.isTransient(error), way)
+          assert.isBelow(error.message.length, 300, way)
+        }
+        // Under the default bound (1 MiB), the same status is read.
+        serve((_q, r) => json(r, 200, big))
+        const read = yield* withClient((c) => c.getStatus("20251110_151628"), {}, httpLayer)
+        assert.lengthOf(read.urls, 20_000)
+        serve((_q, r) => json(r, 200, { ...status, query: "x".repeat(2 * 1024 * 1024) }))
+        const overDefault = yield* failure(withClient((c) => c.getStatus("20251110_151628"), {}, httpLayer))
+        assert.include(overDefault.message, "too big")
+      }))
+
     it.effect("a redirect is not followed, so the key goes nowhere else", () =>
       Effect.gen(function*() {
         serve((req, res) => {
@@ -252,6 +318,27 @@ describe("QoeryClient errors", () => {
       assert.strictEqual(e.error, "Error getting job status")
       assert.isTrue(QoeryError.isTransient(e))
     }],
+    [
+      "503 with Retry-After in seconds",
+      (_q, r) => json(r, 503, { error: "Service Unavailable" }, { "retry-after": "3" }),
+      "ServerError",
+      (e) => {
+        assert.strictEqual(e.status, 503)
+        assert.strictEqual(Duration.toMillis(e.retryAfter), 3000)
+        assert.strictEqual(Duration.toMillis(QoeryError.retryAfter(e)!), 3000)
+        assert.include(e.message, "retry after 3s")
+      }
+    ],
+    [
+      "503 with Retry-After as an HTTP date",
+      (_q, r) =>
+        json(r, 503, { error: "Service Unavailable" }, {
+          // The TestClock stands at the epoch: two minutes from now.
+          "retry-after": new Date(120_000).toUTCString()
+        }),
+      "ServerError",
+      (e) => assert.strictEqual(Duration.toMillis(e.retryAfter), 120_000)
+    ],
     [
       "502 in HTML",
       (_q, r) => {

@@ -6,6 +6,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
 import { ErrorResponse } from "../Payloads.js"
 import * as QoeryError from "../QoeryError.js"
 
@@ -47,22 +48,72 @@ const parseJson = (text: string): Either.Either<unknown, string> => {
 
 const snippet = (text: string) => JSON.stringify(text.length > 120 ? `${text.slice(0, 120)}...` : text)
 
+/** The most bytes read of a JSON body unless the client is told otherwise: a status is a few KB. */
+export const defaultMaxResponseBytes = 1024 * 1024
+
+const tooBig = (response: HttpClientResponse.HttpClientResponse, maxBytes: number, size?: number) =>
+  new QoeryError.ResponseError({
+    status: response.status,
+    description: `the body is too big: ${
+      size === undefined ? "more than" : `${size} bytes, over`
+    } the ${maxBytes} bytes a JSON response may have (maxResponseBytes)`
+  })
+
+const isIdentity = (response: HttpClientResponse.HttpClientResponse) => {
+  const encoding = response.headers["content-encoding"]
+  return encoding === undefined || encoding === "" || encoding.trim().toLowerCase() === "identity"
+}
+
+/**
+ * The text of a body, at most `maxBytes` of it. An announced length is
+ * checked first (the HTTP stack holds the body to it); a body without one, or
+ * decoded from gzip, is counted as it streams and abandoned past the limit.
+ */
+export const readText = (
+  response: HttpClientResponse.HttpClientResponse,
+  maxBytes: number
+): Effect.Effect<string, QoeryError.QoeryError> => {
+  const length = isIdentity(response) ? Number(response.headers["content-length"] ?? Number.NaN) : Number.NaN
+  if (Number.isFinite(length)) {
+    return length > maxBytes
+      ? Effect.fail(tooBig(response, maxBytes, length))
+      : Effect.mapError(response.text, fromHttpClientError)
+  }
+  return Effect.suspend(() => {
+    const decoder = new TextDecoder()
+    let text = ""
+    let size = 0
+    return response.stream.pipe(
+      Stream.mapError(fromHttpClientError),
+      Stream.runForEach((chunk) => {
+        size += chunk.length
+        if (size > maxBytes) return Effect.fail(tooBig(response, maxBytes))
+        text += decoder.decode(chunk, { stream: true })
+        return Effect.void
+      }),
+      Effect.map(() => text + decoder.decode())
+    )
+  })
+}
+
 /** Reads a JSON body and decodes it, or says what was expected and what came. */
-export const decodeBody = <A, I>(
+const decodeBody = (maxBytes: number) =>
+<A, I>(
   response: HttpClientResponse.HttpClientResponse,
   schema: Schema.Schema<A, I>,
   what: string
 ): Effect.Effect<A, QoeryError.QoeryError> =>
-  decodeBodyWith(response, Schema.decodeUnknownEither(schema, { errors: "all" }), what)
+  decodeBodyWith(maxBytes)(response, Schema.decodeUnknownEither(schema, { errors: "all" }), what)
 
 /** As `decodeBody`, with a decoding function (the fast status decoder). */
-export const decodeBodyWith = <A>(
+const decodeBodyWith = (maxBytes: number) =>
+<A>(
   response: HttpClientResponse.HttpClientResponse,
   decode: (input: unknown) => Either.Either<A, ParseResult.ParseError>,
   what: string
 ): Effect.Effect<A, QoeryError.QoeryError> => {
   return Effect.flatMap(
-    Effect.mapError(response.text, fromHttpClientError),
+    readText(response, maxBytes),
     (text) => {
       const json = parseJson(text)
       if (Either.isLeft(json)) {
@@ -122,85 +173,109 @@ export const parseRetryAfter = (value: string | undefined, now: number): Duratio
 /** The error body, with `error` as the least it must have. */
 export const ErrorBody = ErrorResponse
 
-const errorBody = (response: HttpClientResponse.HttpClientResponse) =>
-  decodeBody(response, ErrorResponse, "an error body ({ error, status?, details? })")
+/**
+ * The handlers of the responses of one client, each reading at most
+ * `maxBytes` of a body (`maxResponseBytes`).
+ */
+export const handlers = (maxBytes: number = defaultMaxResponseBytes) => {
+  const errorBody = (response: HttpClientResponse.HttpClientResponse) =>
+    decodeBody(maxBytes)(response, ErrorResponse, "an error body ({ error, status?, details? })")
 
-const lenientErrorBody = (response: HttpClientResponse.HttpClientResponse) =>
-  Effect.orElseSucceed(errorBody(response), () => undefined)
+  const lenientErrorBody = (response: HttpClientResponse.HttpClientResponse) =>
+    Effect.orElseSucceed(errorBody(response), () => undefined)
 
-/** 401 */
-export const unauthorized = (
-  response: HttpClientResponse.HttpClientResponse
-): Effect.Effect<never, QoeryError.QoeryError> =>
-  Effect.flatMap(errorBody(response), (body) =>
-    Effect.fail(
-      new QoeryError.Unauthorized({ error: body.error, ...(body.details ? { details: body.details } : {}) })
-    ))
+  /** 401 */
+  const unauthorized = (
+    response: HttpClientResponse.HttpClientResponse
+  ): Effect.Effect<never, QoeryError.QoeryError> =>
+    Effect.flatMap(errorBody(response), (body) =>
+      Effect.fail(
+        new QoeryError.Unauthorized({ error: body.error, ...(body.details ? { details: body.details } : {}) })
+      ))
 
-/** 400 */
-export const badRequest = (
-  response: HttpClientResponse.HttpClientResponse
-): Effect.Effect<never, QoeryError.QoeryError> =>
-  Effect.flatMap(
-    errorBody(response),
-    (body) =>
-      Effect.fail(new QoeryError.BadRequest({ error: body.error, ...(body.details ? { details: body.details } : {}) }))
-  )
+  /** 400 */
+  const badRequest = (
+    response: HttpClientResponse.HttpClientResponse
+  ): Effect.Effect<never, QoeryError.QoeryError> =>
+    Effect.flatMap(
+      errorBody(response),
+      (body) =>
+        Effect.fail(
+          new QoeryError.BadRequest({ error: body.error, ...(body.details ? { details: body.details } : {}) })
+        )
+    )
 
-/** 429: `RateLimited` with a `Retry-After`, else `QuotaExceeded`. */
-export const tooManyRequests = (
-  response: HttpClientResponse.HttpClientResponse
-): Effect.Effect<never, QoeryError.QoeryError> =>
-  Effect.flatMap(Effect.all([lenientErrorBody(response), DateTime.now]), ([body, now]): Effect.Effect<
-    never,
-    QoeryError.QoeryError
-  > => {
-    const rateLimit = rateLimitInfo(response)
-    const retryAfter = parseRetryAfter(header(response, "retry-after"), now.epochMillis)
-    if (retryAfter !== undefined) {
+  /** 429: `RateLimited` with a `Retry-After`, else `QuotaExceeded`. */
+  const tooManyRequests = (
+    response: HttpClientResponse.HttpClientResponse
+  ): Effect.Effect<never, QoeryError.QoeryError> =>
+    Effect.flatMap(Effect.all([lenientErrorBody(response), DateTime.now]), ([body, now]): Effect.Effect<
+      never,
+      QoeryError.QoeryError
+    > => {
+      const rateLimit = rateLimitInfo(response)
+      const retryAfter = parseRetryAfter(header(response, "retry-after"), now.epochMillis)
+      if (retryAfter !== undefined) {
+        return Effect.fail(
+          new QoeryError.RateLimited({
+            retryAfter,
+            ...(body ? { error: body.error } : {}),
+            ...(rateLimit ? { rateLimit } : {})
+          })
+        )
+      }
       return Effect.fail(
-        new QoeryError.RateLimited({
-          retryAfter,
-          ...(body ? { error: body.error } : {}),
+        new QoeryError.QuotaExceeded({
+          error: body?.error ?? "Too many requests",
+          ...(body?.resetDate ? { resetDate: body.resetDate } : {}),
           ...(rateLimit ? { rateLimit } : {})
         })
       )
-    }
-    return Effect.fail(
-      new QoeryError.QuotaExceeded({
-        error: body?.error ?? "Too many requests",
-        ...(body?.resetDate ? { resetDate: body.resetDate } : {}),
-        ...(rateLimit ? { rateLimit } : {})
-      })
-    )
-  })
+    })
 
-/** 5xx: a `ServerError` whatever the body (proxies answer 502 in HTML). */
-export const serverError = (
-  response: HttpClientResponse.HttpClientResponse
-): Effect.Effect<never, QoeryError.QoeryError> =>
-  Effect.flatMap(lenientErrorBody(response), (body) =>
-    Effect.fail(
-      new QoeryError.ServerError({
-        status: response.status,
-        ...(body ? { error: body.error } : {}),
-        ...(body?.details ? { details: body.details } : {})
-      })
-    ))
+  /** 5xx: a `ServerError` whatever the body (proxies answer 502 in HTML), with its `Retry-After`. */
+  const serverError = (
+    response: HttpClientResponse.HttpClientResponse
+  ): Effect.Effect<never, QoeryError.QoeryError> =>
+    Effect.flatMap(Effect.all([lenientErrorBody(response), DateTime.now]), ([body, now]) => {
+      const retryAfter = parseRetryAfter(header(response, "retry-after"), now.epochMillis)
+      return Effect.fail(
+        new QoeryError.ServerError({
+          status: response.status,
+          ...(body ? { error: body.error } : {}),
+          ...(body?.details ? { details: body.details } : {}),
+          ...(retryAfter === undefined ? {} : { retryAfter })
+        })
+      )
+    })
 
-/** Any status the spec does not list for the operation. */
-export const unexpected = (
-  response: HttpClientResponse.HttpClientResponse,
-  listed: string
-): Effect.Effect<never, QoeryError.QoeryError> =>
-  Effect.zipRight(
-    Effect.ignore(response.text),
-    Effect.fail(
-      new QoeryError.ResponseError({
-        status: response.status,
-        description: `status ${response.status} is not one the spec lists for this operation (${listed})${
-          response.status >= 300 && response.status < 400 ? "; redirects are not followed" : ""
-        }`
-      })
+  /** Any status the spec does not list for the operation. */
+  const unexpected = (
+    response: HttpClientResponse.HttpClientResponse,
+    listed: string
+  ): Effect.Effect<never, QoeryError.QoeryError> =>
+    Effect.zipRight(
+      Effect.ignore(readText(response, maxBytes)),
+      Effect.fail(
+        new QoeryError.ResponseError({
+          status: response.status,
+          description: `status ${response.status} is not one the spec lists for this operation (${listed})${
+            response.status >= 300 && response.status < 400 ? "; redirects are not followed" : ""
+          }`
+        })
+      )
     )
-  )
+
+  return {
+    fromHttpClientError,
+    ErrorBody,
+    readText: (response: HttpClientResponse.HttpClientResponse) => readText(response, maxBytes),
+    decodeBody: decodeBody(maxBytes),
+    decodeBodyWith: decodeBodyWith(maxBytes),
+    unauthorized,
+    badRequest,
+    tooManyRequests,
+    serverError,
+    unexpected
+  }
+}
