@@ -14,8 +14,10 @@
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import { parseArgs } from "node:util"
+import * as DurationFlag from "./DurationFlag.js"
 import * as Emulator from "./Emulator.js"
 
 const usage = `usage: qoery-emulator [--port N] [--host H] [--job-duration 3s] [--polling-interval 1s]
@@ -38,18 +40,9 @@ const fail = (message: string): never => {
   process.exit(2)
 }
 
-/** `3s`, `500ms`, `2m`, `1.5s`, a bare number of milliseconds, or an Effect duration string ("3 seconds"). */
-const duration = (flag: string, input: string): Duration.Duration => {
-  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/.exec(input.trim())
-  if (m !== null) {
-    const n = Number(m[1])
-    const unit = m[2] ?? "ms"
-    return Duration.millis(n * (unit === "ms" ? 1 : unit === "s" ? 1000 : unit === "m" ? 60_000 : 3_600_000))
-  }
-  const decoded = Duration.decodeUnknown(input)
-  if (decoded._tag === "Some") return decoded.value
-  return fail(`${flag}: expected a duration such as 3s, 500ms or 2m, got ${JSON.stringify(input)}`)
-}
+/** `3s`, `500ms`, `2m`, `1.5s`, `3 seconds`: the same reading as the `qoery` command's (a bare number is an error). */
+const duration = (flag: string, input: string): Duration.Duration =>
+  Either.getOrElse(DurationFlag.parse(input), (problem) => fail(`${flag}: ${problem}`))
 
 const integer = (flag: string, input: string, min: number, max: number): number => {
   const n = Number(input)

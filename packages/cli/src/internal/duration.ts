@@ -1,37 +1,13 @@
-import * as Duration from "effect/Duration"
-import * as Either from "effect/Either"
-
-const units: Record<string, (n: number) => Duration.Duration> = {
-  ms: Duration.millis,
-  millis: Duration.millis,
-  s: Duration.seconds,
-  sec: Duration.seconds,
-  second: Duration.seconds,
-  seconds: Duration.seconds,
-  m: Duration.minutes,
-  min: Duration.minutes,
-  minute: Duration.minutes,
-  minutes: Duration.minutes,
-  h: Duration.hours,
-  hour: Duration.hours,
-  hours: Duration.hours
-}
-
 /**
- * Parses a duration flag: `500ms`, `1.5s`, `2m`, `1h`, `2 seconds`; a bare
- * number is seconds.
+ * Durations on the command line: flags are read by the emulator's
+ * `DurationFlag.parse` (one meaning for both commands), and shown here as a
+ * clock or a short text.
  */
-export const parse = (input: string): Either.Either<Duration.Duration, string> => {
-  const match = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(input)
-  const make = match === null ? undefined : units[match[2] === "" ? "s" : match[2].toLowerCase()]
-  if (match === null || make === undefined) {
-    return Either.left(`${JSON.stringify(input)} is not a duration (expected e.g. 500ms, 1.5s, 2m, 1h)`)
-  }
-  const duration = make(Number(match[1]))
-  return Duration.greaterThan(duration, Duration.zero)
-    ? Either.right(duration)
-    : Either.left(`${JSON.stringify(input)}: the duration must be more than zero`)
-}
+import * as DurationFlag from "@effect-qoery/emulator/DurationFlag"
+import * as Duration from "effect/Duration"
+
+/** Parses a duration flag: `500ms`, `1.5s`, `2m`, `1h`, `2 seconds`; a bare number asks for a unit. */
+export const parse = DurationFlag.parse
 
 /** `0:07`, `1:02:03`: elapsed time for a progress line. */
 export const clock = (duration: Duration.Duration): string => {
