@@ -1,7 +1,12 @@
 /**
  * Runs the `qoery` command as a user does: a child process from the
- * repository root, on the package sources, with its own state folder.
+ * repository root, on the package sources, with its own state folder; or in
+ * this process (`runInProcess`), with its output streams and environment
+ * provided as services.
  */
+import { Cli } from "@effect-qoery/cli"
+import * as NodeContext from "@effect/platform-node/NodeContext"
+import { ConfigProvider, Effect, Layer } from "effect"
 import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
@@ -20,6 +25,68 @@ export interface Result {
 
 /** A fresh state folder for the journal. */
 export const stateDir = (): string => fs.mkdtempSync(path.join(os.tmpdir(), "qoery-state-"))
+
+/** What the command in this process wrote, and its exit code. */
+export interface InProcessResult {
+  readonly code: number
+  readonly stdout: string
+  readonly stderr: string
+}
+
+/** A stream that keeps what is written to it. */
+const capture = (options: { readonly isTTY?: boolean; readonly columns?: number } = {}) => {
+  let text = ""
+  const stream: Cli.Stdio.Writable = {
+    write(chunk, callback) {
+      text += typeof chunk === "string" ? chunk : Buffer.from(chunk).toString()
+      callback()
+      return true
+    },
+    once: () => undefined,
+    ...options
+  }
+  return { stream, text: () => text }
+}
+
+let inProcess = false
+
+/**
+ * Runs `qoery <args>` in this process (`Cli.main`, as the bin does) with
+ * `env` as its whole environment (a `ConfigProvider`) and its stdout and
+ * stderr captured (a `Stdio` service). Nothing of `process` is patched, but
+ * for the journal's folder, which the journal reads from `QOERY_STATE_DIR`
+ * in `process.env`: so one command at a time.
+ */
+export const runInProcess = async (
+  args: ReadonlyArray<string>,
+  env: Record<string, string | undefined> = {},
+  /** Whether stdout and stderr are terminals, and how wide. */
+  terminal: { readonly isTTY?: boolean; readonly columns?: number } = {}
+): Promise<InProcessResult> => {
+  if (inProcess) throw new Error("runInProcess: one command at a time")
+  inProcess = true
+  const stdout = capture(terminal)
+  const stderr = capture(terminal)
+  const vars = new Map(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined))
+  const savedState = process.env.QOERY_STATE_DIR
+  if (env.QOERY_STATE_DIR !== undefined) process.env.QOERY_STATE_DIR = env.QOERY_STATE_DIR
+  try {
+    const code = await Effect.runPromise(
+      Cli.main(["node", "qoery", ...args]).pipe(
+        Effect.provide(Layer.merge(
+          NodeContext.layer,
+          Layer.effect(Cli.Stdio.Stdio, Cli.Stdio.make({ stdout: stdout.stream, stderr: stderr.stream }))
+        )),
+        Effect.withConfigProvider(ConfigProvider.fromMap(vars))
+      )
+    )
+    return { code, stdout: stdout.text(), stderr: stderr.text() }
+  } finally {
+    if (savedState === undefined) delete process.env.QOERY_STATE_DIR
+    else process.env.QOERY_STATE_DIR = savedState
+    inProcess = false
+  }
+}
 
 /** The environment of a child: none of the caller's QOERY_* variables, plus `env`. */
 export const childEnv = (env: Record<string, string | undefined>): NodeJS.ProcessEnv => {

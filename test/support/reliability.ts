@@ -4,11 +4,9 @@
  * what reaches it, the `qoery` command run in this process with its output
  * captured, and recorders of logs and spans.
  */
-import { Cli } from "@effect-qoery/cli"
 import { QoeryClient } from "@effect-qoery/client"
 import type { JobStatus } from "@effect-qoery/client"
 import { Emulator } from "@effect-qoery/emulator"
-import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import type * as HttpClient from "@effect/platform/HttpClient"
 import { assert } from "@effect/vitest"
@@ -18,6 +16,7 @@ import * as http from "node:http"
 import type { AddressInfo } from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
+import { runInProcess } from "./cli.js"
 
 // ---------------------------------------------------------------------------
 // Emulators and clients
@@ -116,60 +115,14 @@ export interface CliResult {
 /** A fresh state folder for the journal. */
 export const stateDir = (): string => fs.mkdtempSync(path.join(os.tmpdir(), "qoery-rel-"))
 
-let cliRunning = false
-
 /**
- * Runs `qoery <args>` in this process (`Cli.main`, as the bin does), with the
- * environment's QOERY_* variables replaced by `env`, and captures what it
- * writes to stdout and stderr (directly or through the console). One at a
- * time: it swaps `process.env` and the streams' `write`.
+ * Runs `qoery <args>` in this process with `env` as its environment and its
+ * output captured (see `runInProcess` in ./cli.ts).
  */
-export const runCli = async (
+export const runCli = (
   args: ReadonlyArray<string>,
   env: Record<string, string | undefined> = {}
-): Promise<CliResult> => {
-  if (cliRunning) throw new Error("runCli: one command at a time")
-  cliRunning = true
-  const savedEnv = { ...process.env }
-  for (const name of Object.keys(process.env)) if (name.startsWith("QOERY_")) delete process.env[name]
-  process.env.QOERY_NO_LIVE = "1"
-  for (const [name, value] of Object.entries(env)) if (value !== undefined) process.env[name] = value
-  let stdout = ""
-  let stderr = ""
-  const out = process.stdout.write
-  const err = process.stderr.write
-  const consoleMethods = ["log", "info", "debug", "warn", "error"] as const
-  const savedConsole = consoleMethods.map((m) => console[m])
-  const text = (chunk: unknown) => typeof chunk === "string" ? chunk : Buffer.from(chunk as Uint8Array).toString()
-  process.stdout.write = ((chunk: unknown) => {
-    stdout += text(chunk)
-    return true
-  }) as typeof process.stdout.write
-  process.stderr.write = ((chunk: unknown) => {
-    stderr += text(chunk)
-    return true
-  }) as typeof process.stderr.write
-  for (const m of consoleMethods) {
-    console[m] = (...parts: Array<unknown>) => {
-      const line = parts.map(String).join(" ") + "\n"
-      if (m === "log" || m === "info" || m === "debug") stdout += line
-      else stderr += line
-    }
-  }
-  try {
-    const code = await Effect.runPromise(
-      Cli.main(["node", "qoery", ...args]).pipe(Effect.provide(NodeContext.layer))
-    )
-    return { code, stdout, stderr }
-  } finally {
-    process.stdout.write = out
-    process.stderr.write = err
-    consoleMethods.forEach((m, i) => console[m] = savedConsole[i]!)
-    for (const name of Object.keys(process.env)) if (!(name in savedEnv)) delete process.env[name]
-    Object.assign(process.env, savedEnv)
-    cliRunning = false
-  }
-}
+): Promise<CliResult> => runInProcess(args, env)
 
 // ---------------------------------------------------------------------------
 // Recorders of logs and spans

@@ -4,19 +4,26 @@
  *
  * @since 0.1.0
  */
-import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
-import * as HelpDoc from "@effect/cli/HelpDoc"
-import * as Options from "@effect/cli/Options"
 import * as ValidationError from "@effect/cli/ValidationError"
 import type * as FileSystem from "@effect/platform/FileSystem"
 import type * as Path from "@effect/platform/Path"
 import type * as Terminal from "@effect/platform/Terminal"
+import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
-import * as Commands from "./internal/commands.js"
-import * as Durations from "./internal/duration.js"
+import * as Csv from "./internal/commands/csv.js"
+import * as EmulatorCommand from "./internal/commands/emulator.js"
+import * as Health from "./internal/commands/health.js"
+import * as Plans from "./internal/commands/plans.js"
+import * as Resume from "./internal/commands/resume.js"
+import * as Run from "./internal/commands/run.js"
+import * as Status from "./internal/commands/status.js"
+import * as UsageCommand from "./internal/commands/usage.js"
+import * as Watch from "./internal/commands/watch.js"
 import * as Failure from "./internal/failure.js"
+import * as Flags from "./internal/flags.js"
+import * as Help from "./internal/help.js"
+import * as Stdio from "./internal/stdio.js"
 
 /**
  * The exit codes: 0 completed, 1 the job ended in error, 2 usage error, 3 API
@@ -35,119 +42,23 @@ export const ExitCode = Failure.ExitCode
  */
 export const version = "0.1.0"
 
-const describe = (text: string, example: string) => HelpDoc.blocks([HelpDoc.p(text), HelpDoc.p(`Example: ${example}`)])
-
-const duration = (name: string, description: string) =>
-  Options.text(name).pipe(
-    Options.withPseudoName("DURATION"),
-    Options.mapEffect((input) =>
-      Either.match(Durations.parse(input), {
-        onLeft: (problem) => Effect.fail(ValidationError.invalidValue(HelpDoc.p(`--${name}: ${problem}`))),
-        onRight: Effect.succeed
-      })
-    ),
-    Options.withDescription(description),
-    Options.optional
-  )
-
-const apiKey = Options.redacted("api-key").pipe(
-  Options.withPseudoName("KEY"),
-  Options.withDescription("The API key (default: $QOERY_API_KEY). It is never printed nor journaled."),
-  Options.optional
-)
-
-const baseUrl = Options.text("base-url").pipe(
-  Options.withPseudoName("URL"),
-  Options.withDescription(
-    "The API origin (default: $QOERY_BASE_URL, else https://api.qoery.com; with neither a key nor a base URL, an embedded emulator)."
-  ),
-  Options.optional
-)
-
-const json = Options.boolean("json").pipe(
-  Options.withDescription("Write each status as one NDJSON line in the API's wire format on stdout, and nothing else.")
-)
-
-const interval = duration("interval", "Time between two polls, e.g. 2s (default: what the server suggests).")
-const timeout = duration("timeout", "Give up (exit 4) when the job has not ended after this long, e.g. 10m.")
-
-const out = (description: string) =>
-  Options.file("out").pipe(Options.withPseudoName("FILE"), Options.withDescription(description), Options.optional)
-
-const jobId = Args.text({ name: "job-id" }).pipe(Args.withDescription("The job id, e.g. 20251110_151628."))
-
-const connection = { apiKey, baseUrl }
-
-const run = Command.make("run", {
-  search: Args.text({ name: "search" }).pipe(Args.withDescription("What to build a dataset of, as one argument.")),
-  out: out("Where to write the CSV (default: <job-id>.csv). Written whole or not at all."),
-  json,
-  interval,
-  timeout,
-  ...connection
-}, Commands.run).pipe(Command.withDescription(describe(
-  "Starts a dataset job, shows its progress until it ends, then writes its CSV. The job is journaled first, so `qoery resume` can finish it if this command is killed.",
-  "qoery run \"climate change statistics\" --out out/climate.csv"
-)))
-
-const watch = Command.make("watch", { jobId, json, interval, timeout, ...connection }, Commands.watch).pipe(
-  Command.withDescription(describe(
-    "Shows the progress of a job until it ends.",
-    "qoery watch 20251110_151628 --json | jq .progress"
-  ))
-)
-
-const status = Command.make("status", { jobId, json, ...connection }, Commands.status).pipe(
-  Command.withDescription(describe(
-    "Prints the current status of a job (exit 1 when the job is in error).",
-    "qoery status 20251110_151628"
-  ))
-)
-
-const csv = Command.make("csv", {
-  jobId,
-  out: out("Where to write the CSV, whole or not at all (default: stdout)."),
-  ...connection
-}, Commands.csv).pipe(Command.withDescription(describe(
-  "Downloads the CSV of a job; while the job runs, the rows collected so far.",
-  "qoery csv 20251110_151628 --out data.csv"
-)))
-
-const usage = Command.make("usage", { json, ...connection }, Commands.usage).pipe(
-  Command.withDescription(describe("Shows the usage and quota of the API key.", "qoery usage --json"))
-)
-
-const plans = Command.make("plans", { json, ...connection }, Commands.plans).pipe(
-  Command.withDescription(describe("Lists the subscription plans.", "qoery plans"))
-)
-
-const health = Command.make("health", { json, ...connection }, Commands.health).pipe(
-  Command.withDescription(describe("Says whether the API is up.", "qoery health --base-url http://127.0.0.1:8787"))
-)
-
-const emulator = Command.make("emulator", {
-  port: Options.integer("port").pipe(
-    Options.withDescription("The port to listen on (0 picks a free one)."),
-    Options.withDefault(8787)
-  ),
-  host: Options.text("host").pipe(
-    Options.withDescription("The address to listen on."),
-    Options.withDefault("127.0.0.1")
-  ),
-  jobDuration: duration("job-duration", "How long a job takes, e.g. 30s (default: 20s).").pipe(
-    Options.map((d) => d._tag === "Some" ? d.value : Durations.parse("20s").pipe(Either.getOrThrow))
-  )
-}, Commands.emulator).pipe(Command.withDescription(describe(
-  "Serves an emulator of the Qoery API, for trying the CLI and testing your own code offline.",
-  "qoery emulator --port 8787 --job-duration 30s"
-)))
-
-const resume = Command.make("resume", { json, interval, timeout, ...connection }, Commands.resume).pipe(
-  Command.withDescription(describe(
-    "Watches every job `qoery run` journaled that has no recorded end, and writes its CSV where that run was told to.",
-    "qoery resume"
-  ))
-)
+/**
+ * The subcommands, in the order the help lists them.
+ *
+ * @since 0.1.0
+ * @category commands
+ */
+export const subcommands = [
+  Run.command,
+  Watch.command,
+  Status.command,
+  Csv.command,
+  UsageCommand.command,
+  Plans.command,
+  Health.command,
+  EmulatorCommand.command,
+  Resume.command
+] as const
 
 /**
  * The `qoery` command and its subcommands.
@@ -156,14 +67,80 @@ const resume = Command.make("resume", { json, interval, timeout, ...connection }
  * @category commands
  */
 export const command = Command.make("qoery").pipe(
-  Command.withDescription(describe(
+  Command.withDescription(Flags.describe(
     "Start, watch and download Qoery dataset jobs. With neither QOERY_API_KEY nor QOERY_BASE_URL set, runs against an embedded emulator.",
     "qoery run \"climate change statistics\" --out out/climate.csv"
   )),
-  Command.withSubcommands([run, watch, status, csv, usage, plans, health, emulator, resume])
+  Command.withSubcommands(subcommands)
 )
 
 const cli = Command.run(command, { name: "qoery", version })
+
+/**
+ * The services the command line needs: @effect/cli's (file system, path,
+ * terminal) and `Stdio`, its output streams.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Environment = FileSystem.FileSystem | Path.Path | Terminal.Terminal | Stdio.Stdio
+
+/**
+ * The output streams as a service; `layerNode` is this process's.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export { Stdio }
+
+// eslint-disable-next-line no-control-regex
+const ansi = /\x1b\[[0-9;]*m/g
+
+/** The console @effect/cli prints its own messages with, on `Stdio`: plain unless colour is wanted. */
+const console = (stdio: Stdio.Service, base: Console.Console): Console.Console => {
+  const text = (args: ReadonlyArray<unknown>) => {
+    const joined = args.map(String).join(" ") + "\n"
+    return stdio.color ? joined : joined.replace(ansi, "")
+  }
+  const out = (...args: ReadonlyArray<unknown>) => Effect.ignore(stdio.out(text(args)))
+  const err = (...args: ReadonlyArray<unknown>) => stdio.err(text(args))
+  return { ...base, log: out, info: out, debug: err, warn: err, error: err }
+}
+
+/** The subcommands as the help and the "did you mean" see them. */
+const listed: ReadonlyArray<Help.AnyCommand> = subcommands
+
+const nameOf = (c: Help.AnyCommand) => [...Command.getNames(c)][0]!
+
+const names = listed.map(nameOf)
+
+/** What the arguments ask for before they reach the flag parser: a help page, or a usage error. */
+const preflight = (args: ReadonlyArray<string>, stdio: Stdio.Service) => {
+  const dashdash = args.indexOf("--")
+  const before = dashdash === -1 ? args : args.slice(0, dashdash)
+  const style = { color: stdio.color, width: Math.min(100, Math.max(40, (stdio.columns() ?? 80) - 1)) }
+  const first = before[0]
+  const sub = listed.find((c) => nameOf(c) === first)
+  if (first !== undefined && !first.startsWith("-") && sub === undefined) {
+    const guess = Help.didYouMean(first, names)
+    return Effect.fail(
+      new Failure.UsageError({
+        problem: `${JSON.stringify(first)} is not a qoery command`,
+        hint: guess === undefined
+          ? `The commands are ${names.join(", ")}; \`qoery --help\` describes them.`
+          : `Did you mean \`qoery ${guess}\`?`
+      })
+    )
+  }
+  if (before.includes("--wizard")) {
+    return Effect.fail(new Failure.UsageError({ problem: "unknown flag --wizard", hint: "Run `qoery --help`." }))
+  }
+  if (before.length === 0 || before.includes("--help") || before.includes("-h")) {
+    const text = sub === undefined ? Help.root(command, listed, style) : Help.command(sub, style)
+    return Effect.as(stdio.out(text), true)
+  }
+  return Effect.succeed(false)
+}
 
 /**
  * Runs the command line (`process.argv` form: runtime and script first) and
@@ -173,18 +150,25 @@ const cli = Command.run(command, { name: "qoery", version })
  * @since 0.1.0
  * @category running
  */
-export const main = (
-  argv: ReadonlyArray<string>
-): Effect.Effect<number, never, FileSystem.FileSystem | Path.Path | Terminal.Terminal> =>
-  cli(argv).pipe(
-    Effect.as<number>(ExitCode.Ok),
-    Effect.catchAll((error) =>
-      Effect.sync(() => {
-        const explained = error instanceof Commands.Explain
-          ? Failure.explain(error.fields.error, { baseUrl: error.fields.baseUrl })
-          : Failure.explain(error)
-        for (const line of explained.lines) process.stderr.write(line + "\n")
+export const main = (argv: ReadonlyArray<string>): Effect.Effect<number, never, Environment> =>
+  Effect.gen(function*() {
+    const stdio = yield* Stdio.Stdio
+    const base = yield* Effect.console
+    const explain = (error: Failure.CliError) =>
+      Effect.gen(function*() {
+        const explained = Failure.explain(error)
+        for (const line of explained.lines) yield* stdio.err(line + "\n")
         return explained.code
       })
+    return yield* Effect.gen(function*() {
+      if (yield* preflight(argv.slice(2), stdio)) return ExitCode.Ok
+      yield* cli(argv)
+      return ExitCode.Ok
+    }).pipe(
+      Effect.catchIf(ValidationError.isValidationError, () =>
+        // @effect/cli has printed what is wrong already.
+        Effect.as(stdio.err("Run `qoery --help` or `qoery <command> --help` for the usage.\n"), ExitCode.Usage)),
+      Effect.catchAll(explain),
+      Effect.withConsole(console(stdio, base))
     )
-  )
+  })

@@ -1,11 +1,15 @@
 /**
- * Which API a command talks to: the flags, then `QOERY_API_KEY` and
- * `QOERY_BASE_URL`; with neither a key nor a base URL, an emulator started in
- * this process.
+ * Which API a command talks to: `--api-key` and `--base-url`, else
+ * `QOERY_API_KEY` and `QOERY_BASE_URL` (read through `Config`, so a test
+ * provides a `ConfigProvider`); with neither a key nor a base URL, an
+ * emulator started in this process.
  */
 import { QoeryClient } from "@effect-qoery/client"
 import { Emulator } from "@effect-qoery/emulator"
+import * as Options from "@effect/cli/Options"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import * as Config from "effect/Config"
+import * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -13,9 +17,10 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
+import * as Failure from "./failure.js"
 import type { Output } from "./output.js"
 
-/** The connection flags every API command takes. */
+/** The connection flags every API command takes, resolved by the flag parser (flag, else environment). */
 export interface Flags {
   readonly apiKey: Option.Option<Redacted.Redacted>
   readonly baseUrl: Option.Option<string>
@@ -29,21 +34,39 @@ export interface Connection {
   readonly embedded: boolean
 }
 
+/** An empty variable counts as unset. */
+const nonEmpty = <A>(config: Config.Config<A>, text: (a: A) => string) =>
+  Config.mapOrFail(
+    config,
+    (a) => text(a).trim() === "" ? Either.left(ConfigError.MissingData([], "empty")) : Either.right(a)
+  )
+
+const apiKeyConfig = nonEmpty(Config.redacted("QOERY_API_KEY"), Redacted.value)
+const baseUrlConfig = nonEmpty(Config.string("QOERY_BASE_URL"), (s) => s)
+
+/** `--api-key KEY`, else `QOERY_API_KEY`. */
+export const apiKey = Options.redacted("api-key").pipe(
+  Options.withPseudoName("KEY"),
+  Options.withDescription("The API key (default: $QOERY_API_KEY). It is never printed nor journaled."),
+  Options.withFallbackConfig(apiKeyConfig),
+  Options.optional
+)
+
+/** `--base-url URL`, else `QOERY_BASE_URL`. */
+export const baseUrl = Options.text("base-url").pipe(
+  Options.withPseudoName("URL"),
+  Options.withDescription(
+    "The API origin (default: $QOERY_BASE_URL, else https://api.qoery.com; with neither a key nor a base URL, an embedded emulator)."
+  ),
+  Options.withFallbackConfig(baseUrlConfig),
+  Options.optional
+)
+
+/** The flags of a command that talks to the API. */
+export const flags = { apiKey, baseUrl }
+
 /** How long a job takes on the embedded emulator: long enough to watch, short enough to wait for. */
 export const embeddedJobDuration = "4 seconds"
-
-const env = (name: string): string | undefined => {
-  const value = process.env[name]
-  return value === undefined || value.trim() === "" ? undefined : value
-}
-
-/** The key and base URL from the flags and the environment, before any emulator. */
-export const configured = (flags: Flags) => {
-  const apiKey = Option.getOrUndefined(flags.apiKey) ??
-    (env("QOERY_API_KEY") === undefined ? undefined : Redacted.make(env("QOERY_API_KEY")!))
-  const baseUrl = Option.getOrUndefined(flags.baseUrl) ?? env("QOERY_BASE_URL")
-  return { apiKey, baseUrl }
-}
 
 /** Starts the emulator in this process for as long as the scope lives, and says so in one line. */
 export const embedded = (output: Output): Effect.Effect<Connection, never, Scope.Scope> =>
@@ -60,11 +83,13 @@ export const embedded = (output: Output): Effect.Effect<Connection, never, Scope
 
 /** The connection for the flags: the configured API, or the embedded emulator when nothing is configured. */
 export const resolve = (flags: Flags, output: Output): Effect.Effect<Connection, never, Scope.Scope> =>
-  Effect.suspend(() => {
-    const { apiKey, baseUrl } = configured(flags)
-    if (apiKey === undefined && baseUrl === undefined) return embedded(output)
-    return Effect.succeed({ baseUrl: baseUrl ?? QoeryClient.defaultBaseUrl, apiKey, embedded: false })
-  })
+  Option.isNone(flags.apiKey) && Option.isNone(flags.baseUrl)
+    ? embedded(output)
+    : Effect.succeed({
+      baseUrl: Option.getOrElse(flags.baseUrl, () => QoeryClient.defaultBaseUrl),
+      apiKey: Option.getOrUndefined(flags.apiKey),
+      embedded: false
+    })
 
 /** Fails with `InvalidInput` when the base URL is not an http(s) origin, before anything is sent. */
 export const checkBaseUrl = (baseUrl: string) =>
@@ -79,3 +104,28 @@ export const clientLayer = (connection: Connection) =>
     baseUrl: connection.baseUrl,
     ...(connection.apiKey === undefined ? {} : { apiKey: connection.apiKey })
   }).pipe(Layer.provide(NodeHttpClient.layerUndici))
+
+/** Prints what went wrong against `where` and leaves only the exit code. */
+export const report = (output: Output, where: Failure.Where) => (error: Failure.CliError) =>
+  Effect.gen(function*() {
+    const explained = Failure.explain(error, where)
+    for (const line of explained.lines) yield* output.message(line)
+    return yield* new Failure.Reported({ code: explained.code })
+  })
+
+/**
+ * Runs `body` with the client of the resolved connection, and explains its
+ * failures against that connection (its base URL, whether it is embedded).
+ */
+export const withClient = <A, E extends Failure.CliError, R>(
+  flags: Flags,
+  output: Output,
+  body: (connection: Connection) => Effect.Effect<A, E, R>
+) =>
+  Effect.scoped(Effect.gen(function*() {
+    const connection = yield* resolve(flags, output)
+    return yield* Effect.zipRight(checkBaseUrl(connection.baseUrl), body(connection)).pipe(
+      Effect.provide(clientLayer(connection)),
+      Effect.catchAll(report(output, connection))
+    )
+  }))

@@ -2,7 +2,8 @@
  * Where the command writes: results on stdout, progress and messages on
  * stderr. A terminal gets one progress line redrawn in place, a pipe one plain
  * line per change, `--json` NDJSON of each status on stdout and nothing else
- * there.
+ * there. Everything goes through the `Stdio` service and time through the
+ * `Clock`, so a test provides both.
  */
 import { JobStatus } from "@effect-qoery/client"
 import * as DateTime from "effect/DateTime"
@@ -13,6 +14,8 @@ import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Durations from "./duration.js"
+import type { OutputError } from "./failure.js"
+import { Stdio } from "./stdio.js"
 
 /** The streams a command writes to, and how. */
 export interface Output {
@@ -20,98 +23,109 @@ export interface Output {
   /** Whether stderr is a terminal and progress is drawn as one live line. */
   readonly live: boolean
   /** A line of result on stdout. */
-  readonly result: (line: string) => Effect.Effect<void>
+  readonly result: (line: string) => Effect.Effect<void, OutputError>
+  /** Bytes on stdout, as they are (a CSV). */
+  readonly raw: (chunk: Uint8Array) => Effect.Effect<void, OutputError>
   /** A line of message on stderr, above the live line when one is shown. */
   readonly message: (line: string) => Effect.Effect<void>
-}
-
-interface Streams {
-  readonly stdout: { write(s: string): unknown }
-  readonly stderr: { write(s: string): unknown; readonly isTTY?: boolean; readonly columns?: number }
+  /** Draws the live line (cut to the terminal's width). */
+  readonly draw: (line: (columns: number) => string) => Effect.Effect<void>
+  /** Ends the live line, if one is shown. */
+  readonly endLive: Effect.Effect<void>
 }
 
 const clearLine = "\r\x1b[2K"
 
-let liveLine: string | undefined
+/** The width a live line may use: the terminal's, less one column so it never wraps. */
+const widthOf = (columns: number | undefined) => columns === undefined || columns < 10 ? 99 : columns - 1
 
-const width = (streams: Streams) => {
-  const columns = streams.stderr.columns
-  return columns === undefined || columns < 20 ? 99 : columns - 1
-}
-
-const fit = (line: string, columns: number) => line.length > columns ? line.slice(0, columns - 1) + "…" : line
-
-/** The output of this process; `live` when stderr is a terminal, unless `--json` or `QOERY_NO_LIVE` is set. */
-export const make = (
-  options: { readonly json: boolean },
-  streams: Streams = process
-): Output => {
-  const live = !options.json && streams.stderr.isTTY === true && process.env.QOERY_NO_LIVE === undefined &&
-    process.env.TERM !== "dumb"
-  return {
-    json: options.json,
-    live,
-    result: (line) =>
-      Effect.sync(() => {
-        if (liveLine !== undefined) streams.stderr.write(clearLine)
-        streams.stdout.write(line + "\n")
-        if (liveLine !== undefined) streams.stderr.write(liveLine)
-      }),
-    message: (line) =>
-      Effect.sync(() => {
-        streams.stderr.write(liveLine !== undefined ? `${clearLine}${line}\n${liveLine}` : line + "\n")
+/** The output of this command; `live` when stderr is a terminal, unless `--json`, `QOERY_NO_LIVE` or `TERM=dumb`. */
+export const make = (options: { readonly json: boolean }): Effect.Effect<Output, never, Stdio> =>
+  Effect.map(Stdio, (stdio): Output => {
+    let liveLine: string | undefined
+    const live = !options.json && stdio.live
+    const aroundLive = <E>(write: Effect.Effect<void, E>) =>
+      liveLine === undefined
+        ? write
+        : Effect.zipRight(stdio.err(clearLine), Effect.ensuring(write, Effect.suspend(() => stdio.err(liveLine!))))
+    return {
+      json: options.json,
+      live,
+      result: (line) => Effect.suspend(() => aroundLive(stdio.out(line + "\n"))),
+      raw: (chunk) => stdio.out(chunk),
+      message: (line) =>
+        Effect.suspend(() => stdio.err(liveLine !== undefined ? `${clearLine}${line}\n${liveLine}` : line + "\n")),
+      draw: (line) =>
+        Effect.suspend(() => {
+          const fitted = line(widthOf(stdio.columns()))
+          liveLine = fitted
+          return stdio.err(clearLine + fitted)
+        }),
+      endLive: Effect.suspend(() => {
+        const shown = liveLine !== undefined
+        liveLine = undefined
+        return shown ? stdio.err("\n") : Effect.void
       })
-  }
-}
-
-const drawLive = (line: string) =>
-  Effect.sync(() => {
-    const fitted = fit(line, width(process))
-    liveLine = fitted
-    process.stderr.write(clearLine + fitted)
+    }
   })
-
-const endLive = Effect.sync(() => {
-  if (liveLine !== undefined) process.stderr.write("\n")
-  liveLine = undefined
-})
 
 /** A status in the spec's wire format, as one JSON line. */
 export const wire = (status: JobStatus.JobStatus): string => JSON.stringify(encodeStatus(status))
 
 const encodeStatus = Schema.encodeSync(JobStatus.JobStatus)
 
-const bar = (done: number, total: number, size = 20) => {
+const bar = (done: number, total: number, size: number) => {
   const filled = total <= 0 ? 0 : Math.min(size, Math.round((done / total) * size))
   return `[${"█".repeat(filled)}${"░".repeat(size - filled)}]`
 }
 
 const spinner = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"]
 
-const elapsed = (status: JobStatus.JobStatus) => JobStatus.elapsed(status, DateTime.unsafeNow())
-
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`
 
-/** The live line: step, bar of urls, rows, elapsed, retries. */
-export const liveText = (status: JobStatus.JobStatus, frame: number, retries: number): string => {
+const fit = (line: string, columns: number) => line.length > columns ? line.slice(0, columns - 1) + "…" : line
+
+/** The widest bar, and the narrowest worth drawing. */
+const barSize = { max: 20, min: 5 }
+
+/**
+ * The live line: step, bar of urls, counts, elapsed, retries. When it does
+ * not fit in `columns`, the bar shrinks, then goes, then the step's padding:
+ * the step, the counts and the time stay.
+ */
+export const liveText = (
+  status: JobStatus.JobStatus,
+  elapsed: Duration.Duration,
+  frame: number,
+  retries: number,
+  columns = 99
+): string => {
   const p = status.progress
-  const head = status.status === "processing"
-    ? `${spinner[frame % spinner.length]} ${p.currentStep.padEnd(12)}`
+  const [mark, step] = status.status === "processing"
+    ? [spinner[frame % spinner.length], p.currentStep]
     : status.status === "completed"
-    ? `✔ ${"completed".padEnd(12)}`
-    : `✖ ${"error".padEnd(12)}`
-  const tail = retries > 0 ? `  ${plural(retries, "retry").replace("retrys", "retries")}` : ""
-  return `${head} ${bar(p.urlsProcessed, p.urlsTotal)} ${p.urlsProcessed}/${p.urlsTotal} urls  ${
-    plural(p.rowsCollected, "row")
-  }  ${Durations.clock(elapsed(status))}${tail}`
+    ? ["✔", "completed"]
+    : ["✖", "error"]
+  const retry = retries > 0 ? `  ${plural(retries, "retry").replace("retrys", "retries")}` : ""
+  const counts = `${p.urlsProcessed}/${p.urlsTotal} urls  ${plural(p.rowsCollected, "row")}  ${
+    Durations.clock(elapsed)
+  }${retry}`
+  const padded = `${mark} ${step.padEnd(12)}`
+  // Everything but the bar, and the room left for it (its brackets and the spaces around it included).
+  const room = columns - padded.length - counts.length - 4
+  if (room >= barSize.min) {
+    return `${padded} ${bar(p.urlsProcessed, p.urlsTotal, Math.min(barSize.max, room))} ${counts}`
+  }
+  const withoutBar = `${padded} ${counts}`
+  return fit(withoutBar.length <= columns ? withoutBar : `${mark} ${step} ${counts}`, columns)
 }
 
 /** The plain line printed on a pipe for each change. */
-export const plainText = (status: JobStatus.JobStatus): string => {
+export const plainText = (status: JobStatus.JobStatus, elapsed: Duration.Duration): string => {
   const p = status.progress
   const state = status.status === "processing" ? p.currentStep : status.status
   return `${status.jobId} ${state}: ${p.urlsProcessed}/${p.urlsTotal} urls, ${plural(p.rowsCollected, "row")}, ${
-    Durations.short(elapsed(status))
+    Durations.short(elapsed)
   }`
 }
 
@@ -125,11 +139,14 @@ export interface RetryInfo {
 
 /** Shows the statuses of one job as they come. */
 export interface Progress {
-  readonly update: (status: JobStatus.JobStatus) => Effect.Effect<void>
+  readonly update: (status: JobStatus.JobStatus) => Effect.Effect<void, OutputError>
   readonly retry: (info: RetryInfo) => Effect.Effect<void>
   /** Ends the live line; the view prints nothing after this. */
   readonly close: Effect.Effect<void>
 }
+
+/** How long the job has run, by the `Clock`. */
+const elapsedOf = (status: JobStatus.JobStatus) => Effect.map(DateTime.now, (now) => JobStatus.elapsed(status, now))
 
 /** A progress view for the output mode; a live one redraws on a timer so the clock moves between polls. */
 export const progress = (output: Output): Effect.Effect<Progress, never, Scope.Scope> =>
@@ -138,9 +155,15 @@ export const progress = (output: Output): Effect.Effect<Progress, never, Scope.S
     let retries = 0
     let frame = 0
     let closed = false
-    const redraw = Effect.suspend(() =>
-      last === undefined || closed ? Effect.void : drawLive(liveText(last, frame++, retries))
-    )
+    const redraw = Effect.suspend(() => {
+      const status = last
+      if (status === undefined || closed) return Effect.void
+      const at = frame++
+      return Effect.flatMap(
+        elapsedOf(status),
+        (elapsed) => output.draw((columns) => liveText(status, elapsed, at, retries, columns))
+      )
+    })
     const ticker = output.live
       ? yield* Effect.forkScoped(Effect.repeat(redraw, Schedule.spaced("120 millis")))
       : undefined
@@ -150,7 +173,7 @@ export const progress = (output: Output): Effect.Effect<Progress, never, Scope.S
       if (output.live) {
         yield* redraw
         closed = true
-        yield* endLive
+        yield* output.endLive
       }
       closed = true
     })
@@ -161,7 +184,7 @@ export const progress = (output: Output): Effect.Effect<Progress, never, Scope.S
           last = status
           if (output.json) return output.result(wire(status))
           if (output.live) return redraw
-          return output.message(plainText(status))
+          return Effect.flatMap(elapsedOf(status), (elapsed) => output.message(plainText(status, elapsed)))
         }),
       retry: (info) =>
         Effect.suspend(() => {

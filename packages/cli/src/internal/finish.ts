@@ -1,0 +1,51 @@
+/**
+ * What `run` and `resume` do once a job has ended: write its CSV where they
+ * were told to and say so, or fail with `JobFailed`; and record the end in
+ * the journal.
+ */
+import { JobWatcher } from "@effect-qoery/client"
+import * as Path from "@effect/platform/Path"
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as CsvFile from "./csvFile.js"
+import * as Durations from "./duration.js"
+import type { Ended } from "./follow.js"
+import * as Journal from "./journal.js"
+import type * as Output from "./output.js"
+
+const kb = (bytes: number) => bytes < 1024 ? `${bytes} B` : `${(bytes / 1024).toFixed(1)} KB`
+
+/** `file` relative to the working folder when it is inside it, else as given. */
+export const displayPath = (path: Path.Path, file: string) => {
+  const relative = path.relative(path.resolve(), file)
+  return relative.startsWith("..") || path.isAbsolute(relative) ? file : relative
+}
+
+/** A size for messages: `812 B`, `11.5 KB`. */
+export const size = kb
+
+/** After a job ended: write its CSV and summary when it completed, fail with `JobFailed` otherwise. */
+export const finish = (options: {
+  readonly output: Output.Output
+  readonly status: Ended
+  readonly out: string
+  /** When the command started, by the `Clock`, for the summary. */
+  readonly startedAt: number
+  readonly baseUrl: string
+}) =>
+  Effect.gen(function*() {
+    const { output, status } = options
+    const path = yield* Path.Path
+    if (status.status === "error") {
+      yield* Journal.ended({ jobId: status.jobId, baseUrl: options.baseUrl, outcome: "error" })
+      return yield* new JobWatcher.JobFailed({ status })
+    }
+    const saved = yield* CsvFile.write(status.jobId, options.out)
+    yield* Journal.ended({ jobId: status.jobId, baseUrl: options.baseUrl, outcome: "completed" })
+    const took = Duration.millis((yield* Clock.currentTimeMillis) - options.startedAt)
+    const summary = `Done: ${saved.rows} rows × ${saved.columns} columns written to ${
+      displayPath(path, options.out)
+    } (${kb(saved.bytes)}) in ${Durations.short(took)}.`
+    yield* output.json ? output.message(summary) : output.result(summary)
+  })

@@ -1,0 +1,59 @@
+import { JobStatus } from "@effect-qoery/client"
+import { assert, describe, it } from "@effect/vitest"
+import { Duration, Schema } from "effect"
+import * as Output from "../src/internal/output.js"
+
+const status = (progress: { rows: number; urls: number; total: number }, state = "processing") =>
+  Schema.decodeUnknownSync(JobStatus.JobStatus)({
+    job_id: "20251110_151628",
+    status: state,
+    query: "climate change statistics",
+    progress: {
+      current_step: "scraping",
+      rows_collected: progress.rows,
+      urls_processed: progress.urls,
+      urls_total: progress.total,
+      last_updated: "2025-11-10T15:17:51Z"
+    },
+    urls: [],
+    csv_url: "/v0/datasets/20251110_151628/csv",
+    started_at: "2025-11-10T15:16:28Z"
+  })
+
+const elapsed = Duration.seconds(83)
+
+describe("the live line", () => {
+  it("on a wide terminal: step, a bar of 20, counts and time", () => {
+    const line = Output.liveText(status({ rows: 1234, urls: 7, total: 12 }), elapsed, 0, 0, 99)
+    assert.match(line, /^. scraping +\[[█░]{20}\] 7\/12 urls {2}1234 rows {2}1:23$/)
+  })
+
+  it("at 40 columns the bar goes first: step, counts and time stay whole", () => {
+    for (const columns of [39, 45, 50, 60]) {
+      const line = Output.liveText(status({ rows: 1234, urls: 7, total: 12 }), elapsed, 0, 2, columns)
+      assert.isAtMost(line.length, columns, line)
+      assert.include(line, "scraping")
+      assert.include(line, "7/12 urls")
+      assert.include(line, "1234 rows")
+      assert.include(line, "1:23")
+    }
+    const narrow = Output.liveText(status({ rows: 1234, urls: 7, total: 12 }), elapsed, 0, 0, 39)
+    assert.notInclude(narrow, "[")
+  })
+
+  it("between, the bar shrinks rather than the counts", () => {
+    const line = Output.liveText(status({ rows: 5, urls: 6, total: 12 }), elapsed, 0, 0, 50)
+    const bar = /\[([█░]+)\]/.exec(line)
+    assert.isNotNull(bar)
+    assert.isBelow(bar![1]!.length, 20)
+    assert.isAtLeast(bar![1]!.length, 5)
+    assert.match(line, /6\/12 urls {2}5 rows {2}1:23$/)
+  })
+
+  it("a plain line per change on a pipe", () => {
+    assert.strictEqual(
+      Output.plainText(status({ rows: 1, urls: 1, total: 3 }), Duration.millis(4200)),
+      "20251110_151628 scraping: 1/3 urls, 1 row, 4.2s"
+    )
+  })
+})
