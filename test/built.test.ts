@@ -28,7 +28,7 @@ let baseUrl = ""
 beforeAll(async () => {
   await run("npx", ["pnpm@10", "run", "build"], { cwd: root, env: withYes })
   baseUrl = (await runtime.runPromise(Emulator.Emulator)).baseUrl
-}, 300_000)
+}, 600_000)
 afterAll(() => runtime.dispose())
 
 describe("the built packages", () => {
