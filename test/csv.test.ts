@@ -8,20 +8,26 @@ import { DatasetCsv, JobWatcher, QoeryClient } from "@effect-qoery/client"
 import { Dataset, Emulator, Faults } from "@effect-qoery/emulator"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import type * as HttpClient from "@effect/platform/HttpClient"
 import { assert, layer } from "@effect/vitest"
-import { Chunk, Duration, Effect, Either, Layer, Schedule, Stream } from "effect"
+import { Chunk, Deferred, Duration, Effect, Either, Fiber, Layer, Stream } from "effect"
+import * as childProcess from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { expectedRows } from "./support/expected.js"
 
-const serve = (options: Emulator.Options) => {
+const serve = (
+  options: Emulator.Options,
+  httpClient: Layer.Layer<HttpClient.HttpClient> = NodeHttpClient.layerUndici
+) => {
   const client = Layer.unwrapEffect(Effect.map(Emulator.Emulator, (emulator) =>
     QoeryClient.layer({
       apiKey: Emulator.demoApiKey,
       baseUrl: emulator.baseUrl,
       timeout: Duration.millis(500)
-    }))).pipe(Layer.provide(NodeHttpClient.layerUndici))
+    }))).pipe(Layer.provide(httpClient))
   return Layer.provideMerge(client, Emulator.layer({ pollingInterval: "20 millis", ...options })).pipe(
     Layer.merge(NodeContext.layer)
   )
@@ -37,7 +43,8 @@ const collect = <A, E, R>(stream: Stream.Stream<A, E, R>) =>
 
 const tempDir = () => fs.mkdtempSync(path.join(os.tmpdir(), "qoery-csv-test-"))
 
-const retry = { times: 3, schedule: Schedule.spaced("20 millis") }
+/** Four tries, 20 ms apart (16 to 24 with the jitter). */
+const retry: JobWatcher.RetryOptions = { base: 20, cap: 20, budget: 4 }
 
 layer(serve({ jobDuration: "300 millis" }), { excludeTestServices: true })("DatasetCsv, completed jobs", (it) => {
   it.effect("gives the emulator's rows, typed, titles with commas, quotes, line breaks and non-ASCII", () =>
@@ -68,7 +75,11 @@ layer(serve({ jobDuration: "300 millis" }), { excludeTestServices: true })("Data
       assert.strictEqual(expected._tag, "Some")
       const text = fs.readFileSync(out, "utf8")
       assert.strictEqual(text, expected._tag === "Some" ? expected.value : "")
-      assert.deepStrictEqual(written, { bytes: Buffer.byteLength(text), rows: status.progress.rowsCollected })
+      assert.deepStrictEqual(written, {
+        bytes: Buffer.byteLength(text),
+        rows: status.progress.rowsCollected,
+        columns: ["url", "title", "value", "dimension", "timestamp"]
+      })
       assert.deepStrictEqual(fs.readdirSync(dir), ["data.csv"])
     }))
 
@@ -94,7 +105,7 @@ layer(serve({ jobDuration: "300 millis" }), { excludeTestServices: true })("Data
       const dir = tempDir()
       const out = path.join(dir, "data.csv")
       yield* emulator.setFaults("csv", Faults.times({ kind: "truncate" }, 10))
-      const error = yield* Effect.flip(DatasetCsv.writeFile(status.jobId, out, { retry: { ...retry, times: 2 } }))
+      const error = yield* Effect.flip(DatasetCsv.writeFile(status.jobId, out, { retry: { ...retry, budget: 3 } }))
       assert.strictEqual(error._tag, "TransportError")
       assert.strictEqual((error as { reason?: string }).reason, "Truncated")
       assert.deepStrictEqual(fs.readdirSync(dir), [])
@@ -108,7 +119,7 @@ layer(serve({ jobDuration: "300 millis" }), { excludeTestServices: true })("Data
       const out = path.join(dir, "data.csv")
       fs.writeFileSync(out, "previous\n")
       yield* emulator.setFaults("csv", Faults.times({ kind: "truncate" }, 10))
-      const result = yield* Effect.either(DatasetCsv.writeFile(status.jobId, out, { retry: { ...retry, times: 1 } }))
+      const result = yield* Effect.either(DatasetCsv.writeFile(status.jobId, out, { retry: { ...retry, budget: 2 } }))
       assert.isTrue(Either.isLeft(result))
       assert.strictEqual(fs.readFileSync(out, "utf8"), "previous\n")
       assert.deepStrictEqual(fs.readdirSync(dir), ["data.csv"])
@@ -143,6 +154,91 @@ layer(serve({ jobDuration: "300 millis" }), { excludeTestServices: true })("Data
     }).pipe(Effect.ensuring(Effect.flatMap(Emulator.Emulator, (e) => e.clearFaults))))
 })
 
+layer(serve({ jobDuration: "300 millis" }), { excludeTestServices: true })("DatasetCsv retries", (it) => {
+  const withFaults = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+    effect.pipe(Effect.ensuring(Effect.flatMap(Emulator.Emulator, (e) => e.clearFaults)))
+
+  it.effect("a 503 with Retry-After on the CSV is waited for, capped by maxRetryAfter, and onRetry hears of it", () =>
+    withFaults(Effect.gen(function*() {
+      const emulator = yield* Emulator.Emulator
+      const status = yield* completed("tidal range")
+      yield* emulator.setFaults("csv", Faults.times({ kind: "status", status: 503, retryAfter: 86_400 }, 2))
+      const out = path.join(tempDir(), "data.csv")
+      const retries: Array<JobWatcher.RetryInfo> = []
+      const written = yield* DatasetCsv.writeFile(status.jobId, out, {
+        retry: { base: 10, cap: 10, maxRetryAfter: "80 millis" },
+        onRetry: (info) => Effect.sync(() => retries.push(info))
+      })
+      assert.strictEqual(written.rows, status.progress.rowsCollected)
+      assert.deepStrictEqual(retries.map((r) => [r.operation, r.attempt, Duration.toMillis(r.delay)]), [
+        ["csv", 1, 80],
+        ["csv", 2, 80]
+      ])
+      assert.strictEqual(retries[0]!.error._tag, "ServerError")
+      assert.strictEqual(retries[0]!.jobId, status.jobId)
+    })))
+
+  it.effect("by default a Retry-After of a day on the CSV is cut to 60 seconds, for writeFile and rows({ waitForRows })", () =>
+    withFaults(Effect.gen(function*() {
+      const emulator = yield* Emulator.Emulator
+      const status = yield* completed("river discharge")
+      const dir = tempDir()
+      const programs: ReadonlyArray<
+        (
+          onRetry: (info: JobWatcher.RetryInfo) => Effect.Effect<void>
+        ) => Effect.Effect<unknown, unknown, QoeryClient.QoeryClient | NodeContext.NodeContext>
+      > = [
+        (onRetry: (info: JobWatcher.RetryInfo) => Effect.Effect<void>) =>
+          DatasetCsv.writeFile(status.jobId, path.join(dir, "data.csv"), { onRetry }),
+        (onRetry: (info: JobWatcher.RetryInfo) => Effect.Effect<void>) =>
+          Stream.runDrain(DatasetCsv.rows(status.jobId, { waitForRows: true, onRetry }))
+      ]
+      for (const [i, program] of programs.entries()) {
+        yield* emulator.setFaults("csv", Faults.times({ kind: "status", status: 429, retryAfter: 86_400 }))
+        const heard = yield* Deferred.make<JobWatcher.RetryInfo>()
+        const fiber = yield* Effect.fork(program((info) => Deferred.succeed(heard, info)))
+        const info = yield* Deferred.await(heard)
+        yield* Fiber.interrupt(fiber)
+        assert.strictEqual(info.error._tag, "RateLimited", `program ${i}`)
+        assert.strictEqual(Duration.toMillis(info.delay), 60_000, `program ${i}`)
+      }
+      assert.deepStrictEqual(fs.readdirSync(dir), [], "an interrupted write leaves nothing")
+    })))
+
+  it.effect("writeFile names its temporary file after its process, and removes those of a process killed mid write", () =>
+    withFaults(Effect.gen(function*() {
+      const emulator = yield* Emulator.Emulator
+      const status = yield* completed("snow depth")
+      const dir = tempDir()
+      const out = path.join(dir, "data.csv")
+      // A process that has ended (as after kill -9), and one that still runs (the test runner's parent).
+      const dead = childProcess.spawnSync(process.execPath, ["-e", ""]).pid
+      const left = [
+        `.data.csv.${dead}.k3x9.part`,
+        `.data.csv.${process.ppid}.k3x9.part`,
+        `.other.csv.${dead}.k3x9.part`
+      ]
+      for (const name of left) fs.writeFileSync(path.join(dir, name), "url,title\n")
+
+      // While a download stalls, its temporary file is there, named after this process.
+      yield* emulator.setFaults("csv", Faults.times({ kind: "stall", millis: 5_000 }))
+      const fiber = yield* Effect.fork(DatasetCsv.writeFile(status.jobId, out, { retry }))
+      const own = new RegExp(`^\\.data\\.csv\\.${process.pid}\\.[0-9a-z]+\\.part$`)
+      while (!fs.readdirSync(dir).some((name) => own.test(name))) yield* Effect.sleep("10 millis")
+      yield* Fiber.interrupt(fiber)
+      const kept = [`.data.csv.${process.ppid}.k3x9.part`, `.other.csv.${dead}.k3x9.part`].sort()
+      assert.deepStrictEqual(
+        fs.readdirSync(dir).sort(),
+        kept,
+        "the dead process's file of data.csv is gone, a live one's and another file's stay, and the write removed its own"
+      )
+
+      yield* emulator.clearFaults
+      yield* DatasetCsv.writeFile(status.jobId, out)
+      assert.deepStrictEqual(fs.readdirSync(dir).sort(), [...kept, "data.csv"].sort())
+    })))
+})
+
 layer(serve({ jobDuration: "3 seconds" }), { excludeTestServices: true })("DatasetCsv, running jobs", (it) => {
   it.effect("CsvNotReady before the first rows, unless waitForRows", () =>
     Effect.gen(function*() {
@@ -150,7 +246,7 @@ layer(serve({ jobDuration: "3 seconds" }), { excludeTestServices: true })("Datas
       const error = yield* Effect.flip(Stream.runDrain(DatasetCsv.rows(jobId)))
       assert.strictEqual(error._tag, "CsvNotReady")
       const rows = yield* collect(
-        DatasetCsv.rows(jobId, { waitForRows: { times: 200, schedule: Schedule.spaced("25 millis") } })
+        DatasetCsv.rows(jobId, { waitForRows: { base: 25, cap: 25, budget: 201 } })
       )
       assert.isAbove(rows.length, 0)
       assert.deepStrictEqual(rows, expectedRows("glacier mass balance", rows.length))
@@ -175,3 +271,39 @@ layer(serve({ jobDuration: "3 seconds" }), { excludeTestServices: true })("Datas
       assert.deepStrictEqual(partial, expectedRows(query, partial.length))
     }))
 })
+
+// A CDN or proxy in front of the service compresses when asked: fetch asks (and decodes), undici does not.
+const compressed: ReadonlyArray<readonly [string, Layer.Layer<HttpClient.HttpClient>, Emulator.Options["compress"]]> = [
+  ["fetch", FetchHttpClient.layer, true],
+  ["fetch", FetchHttpClient.layer, "chunked"],
+  ["undici", NodeHttpClient.layerUndici, true]
+]
+for (const [name, httpClient, compress] of compressed) {
+  layer(serve({ jobDuration: "300 millis", compress }, httpClient), { excludeTestServices: true })(
+    `DatasetCsv over ${name}, the emulator compressing (${compress === true ? "with a length" : compress})`,
+    (it) => {
+      it.effect("rows gives every row, then ends without error", () =>
+        Effect.gen(function*() {
+          const query = "renewable energy, \"solar\" capacity"
+          const status = yield* completed(query)
+          const rows = yield* collect(DatasetCsv.rows(status.jobId))
+          assert.deepStrictEqual(rows, expectedRows(query, status.progress.rowsCollected))
+        }))
+
+      it.effect("writeFile writes the decoded CSV at the first try", () =>
+        Effect.gen(function*() {
+          const emulator = yield* Emulator.Emulator
+          const status = yield* completed("water use per capita")
+          const out = path.join(tempDir(), "data.csv")
+          const retries: Array<string> = []
+          yield* DatasetCsv.writeFile(status.jobId, out, {
+            retry,
+            onRetry: (info) => Effect.sync(() => retries.push(info.error.message))
+          })
+          const expected = yield* emulator.expectedCsv(status.jobId)
+          assert.strictEqual(fs.readFileSync(out, "utf8"), expected._tag === "Some" ? expected.value : "")
+          assert.deepStrictEqual(retries, [])
+        }))
+    }
+  )
+}

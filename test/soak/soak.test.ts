@@ -11,7 +11,7 @@ import { DatasetCsv, JobStatus, JobWatcher, QoeryClient } from "@effect-qoery/cl
 import { Dataset, Emulator, Faults } from "@effect-qoery/emulator"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Layer, Schedule, Stream } from "effect"
+import { Effect, Layer, Stream } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -122,7 +122,7 @@ describe("soak", () => {
             Effect.gen(function*() {
               const file = path.join(dir, `${status.jobId}.csv`)
               yield* DatasetCsv.writeFile(status.jobId, file, {
-                retry: { times: 8, schedule: Schedule.spaced("10 millis") }
+                retry: { base: 10, cap: 10, budget: 9 }
               })
               const rows = yield* Stream.runCollect(
                 Stream.fromIterable([fs.readFileSync(file)]).pipe(DatasetCsv.parse(), DatasetCsv.decodeRows)

@@ -7,18 +7,18 @@
 import type { PlatformError } from "@effect/platform/Error"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Path from "@effect/platform/Path"
-import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import { dual } from "effect/Function"
 import * as ParseResult from "effect/ParseResult"
 import * as Predicate from "effect/Predicate"
 import * as Random from "effect/Random"
-import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import type { Failure } from "./internal/csvParser.js"
 import * as CsvStream from "./internal/csvStream.js"
+import * as Retry from "./internal/retry.js"
+import type { RetryInfo, RetryOptions } from "./JobWatcher.js"
 import * as QoeryClient from "./QoeryClient.js"
 import * as QoeryError from "./QoeryError.js"
 
@@ -241,40 +241,6 @@ export const decodeRows = <E, R>(
     }
   })(records)
 
-/**
- * How to retry: `times` retries at most, spaced by `schedule`. Both have
- * defaults (a capped, jittered exponential backoff); a `Retry-After` from the
- * server is honoured when it is longer.
- *
- * @since 0.1.0
- * @category models
- */
-export interface RetryOptions {
-  readonly times?: number | undefined
-  readonly schedule?: Schedule.Schedule<unknown, unknown> | undefined
-}
-
-/**
- * Exponential backoff from 250 ms, each delay capped at 5 seconds, jittered.
- *
- * @since 0.1.0
- * @category constants
- */
-export const defaultRetrySchedule: Schedule.Schedule<unknown, unknown> = Schedule.exponential("250 millis", 2).pipe(
-  Schedule.either(Schedule.spaced("5 seconds")),
-  Schedule.jittered
-)
-
-const retrySchedule = (options: RetryOptions, defaultTimes: number, retryable: (error: unknown) => boolean) =>
-  Schedule.intersect(options.schedule ?? defaultRetrySchedule, Schedule.identity<unknown>()).pipe(
-    Schedule.modifyDelay(([, error], delay) => {
-      const asked = QoeryError.isQoeryError(error) ? QoeryError.retryAfter(error) : undefined
-      return asked !== undefined && Duration.greaterThan(asked, delay) ? asked : delay
-    }),
-    Schedule.intersect(Schedule.recurs(options.times ?? defaultTimes)),
-    Schedule.whileInput(retryable)
-  )
-
 const isTransient = (error: unknown) => QoeryError.isQoeryError(error) && QoeryError.isTransient(error)
 
 /** A job's CSV must have the spec's columns, whatever its rows. */
@@ -302,11 +268,16 @@ const cutMidRow = (jobId: string) => (line: number) =>
 export interface RowsOptions extends ParseOptions {
   /**
    * Wait for the first rows: retry `CsvNotReady` (a job with no rows yet) and
-   * transient errors until the download starts. `true` uses 40 retries of the
-   * default schedule (about three minutes). Default `false`: `CsvNotReady` is
-   * an error. A download that fails after rows were emitted is not retried.
+   * transient errors until the download starts, with the client's one retry
+   * policy (`JobWatcher.RetryOptions`: a `Retry-After` is honoured up to
+   * `maxRetryAfter`, 60 s by default). `true` uses its download defaults with
+   * a budget of 41 tries (about three minutes). Default `false`:
+   * `CsvNotReady` is an error. A download that fails after rows were emitted
+   * is not retried.
    */
   readonly waitForRows?: boolean | RetryOptions | undefined
+  /** Called before each retry, for progress displays (`operation: "csv"`). */
+  readonly onRetry?: ((info: RetryInfo) => Effect.Effect<void>) | undefined
 }
 
 /**
@@ -348,14 +319,20 @@ export const rows = (
       )
       const wait = options.waitForRows
       if (wait === undefined || wait === false) return download
-      return Stream.retry(
-        download,
-        retrySchedule(
-          wait === true ? {} : wait,
-          40,
-          (error) => !emitted && (isTransient(error) || (error as QoeryError.QoeryError)._tag === "CsvNotReady")
-        )
-      )
+      return Stream.unwrap(Effect.map(
+        Retry.resolve(wait === true ? undefined : wait, Retry.waitForRowsDefaults, "waitForRows"),
+        (policy) =>
+          Stream.retry(
+            download,
+            Retry.schedule(
+              policy,
+              jobId,
+              (error: QoeryError.QoeryError | CsvError) =>
+                !emitted && (isTransient(error) || error._tag === "CsvNotReady"),
+              options.onRetry
+            )
+          )
+      ))
     }))).pipe(Stream.withSpan("DatasetCsv.rows", { attributes: { "qoery.job_id": jobId }, captureStackTrace: false }))
 
 /**
@@ -365,8 +342,15 @@ export const rows = (
  * @category models
  */
 export interface WriteFileOptions extends ParseOptions {
-  /** Retries of a download that failed in a transient way (cut short, stalled, 5xx). Default 5 retries. */
+  /**
+   * How a download that failed in a transient way (cut short, stalled, 5xx,
+   * 429 with `Retry-After`) is retried: the client's one retry policy, with a
+   * budget of 6 tries, 250 ms doubling to 5 s apart, `Retry-After` honoured
+   * up to `maxRetryAfter` (60 s).
+   */
   readonly retry?: RetryOptions | undefined
+  /** Called before each retry, for progress displays (`operation: "csv"`). */
+  readonly onRetry?: ((info: RetryInfo) => Effect.Effect<void>) | undefined
 }
 
 /**
@@ -380,6 +364,43 @@ export interface Written {
   readonly bytes: number
   /** The records of the CSV, the header not counted. */
   readonly rows: number
+  /** The column names of its header, as the parser read them. */
+  readonly columns: ReadonlyArray<string>
+}
+
+/** The process id where there is one (Node, Bun, Deno's `process`), else `undefined`. */
+const currentPid = (): number | undefined => {
+  const pid = (globalThis as { process?: { pid?: unknown } }).process?.pid
+  return typeof pid === "number" ? pid : undefined
+}
+
+/** Whether a process runs; `true` where that cannot be told, so that nothing is removed on a guess. */
+const isAlive = (pid: number): boolean => {
+  const kill = (globalThis as { process?: { kill?: (pid: number, signal: 0) => void } }).process?.kill
+  if (typeof kill !== "function") return true
+  try {
+    kill(pid, 0)
+    return true
+  } catch (error) {
+    // EPERM: it runs, as another user.
+    return (error as { code?: unknown }).code !== "ESRCH"
+  }
+}
+
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
+
+/**
+ * The temporary files of `name` left by a process that is gone (`kill -9`
+ * mid write): `.<name>.<pid>.<random>.part` whose pid no longer runs.
+ */
+const staleParts = (entries: ReadonlyArray<string>, name: string, own: number | undefined) => {
+  const pattern = new RegExp(`^\\.${escapeRegExp(name)}\\.(\\d+)\\.[0-9a-z]+\\.part$`)
+  return entries.filter((entry) => {
+    const match = pattern.exec(entry)
+    if (match === null) return false
+    const pid = Number(match[1])
+    return pid !== own && !isAlive(pid)
+  })
 }
 
 /**
@@ -391,6 +412,10 @@ export interface Written {
  * `Content-Length`, or ending mid row), stalled, or refused in a transient way
  * is retried; a failure or an interruption leaves no temporary file and no
  * short file at `path`.
+ *
+ * The temporary file is `.<name>.<pid>.<random>.part`. A process killed
+ * mid write (`kill -9`) cannot remove its own, so each write first removes
+ * those of the same file whose process is gone.
  *
  * @since 0.1.0
  * @category combinators
@@ -405,11 +430,24 @@ export const writeFile = (
   QoeryClient.QoeryClient | FileSystem.FileSystem | Path.Path
 > =>
   Effect.gen(function*() {
+    const policy = yield* Retry.resolve(options.retry, Retry.fileDefaults)
     const client = yield* QoeryClient.QoeryClient
     const fs = yield* FileSystem.FileSystem
     const paths = yield* Path.Path
     const directory = paths.dirname(path)
     const name = paths.basename(path)
+    const pid = currentPid()
+
+    // What a killed writer of this file left behind; a folder that cannot be read is not this write's concern.
+    yield* fs.readDirectory(directory).pipe(
+      Effect.flatMap((entries) =>
+        Effect.forEach(staleParts(entries, name, pid), (entry) =>
+          Effect.ignore(fs.remove(paths.join(directory, entry))), {
+          discard: true
+        })
+      ),
+      Effect.ignore
+    )
 
     const write = (temp: string, created: { value: boolean }) =>
       Effect.scoped(Effect.gen(function*() {
@@ -417,6 +455,7 @@ export const writeFile = (
         const file = yield* fs.open(temp, { flag: "wx" })
         created.value = true
         let bytes = 0
+        let columns: ReadonlyArray<string> = []
         const rows = yield* client.downloadCsv(jobId).pipe(
           Stream.tap((chunk) => {
             bytes += chunk.length
@@ -425,24 +464,29 @@ export const writeFile = (
           CsvStream.parseBytes<CsvError | QoeryError.TransportError>(options, {
             failure: fromFailure,
             cutMidRow: cutMidRow(jobId),
-            header: checkHeader
+            header: (names) => {
+              columns = names
+              return checkHeader(names)
+            }
           }),
           // Every row must be a CsvRow: a CSV without the spec's columns is not the job's CSV.
           decodeRows,
           Stream.runCount
         )
         yield* file.sync
-        return { bytes, rows }
+        return { bytes, rows, columns }
       }))
 
     const attempt = Effect.flatMap(Random.nextInt, (n) => {
-      const temp = paths.join(directory, `.${name}.${(n >>> 0).toString(36)}.part`)
+      const temp = paths.join(directory, `.${name}.${pid ?? 0}.${(n >>> 0).toString(36)}.part`)
       const created = { value: false }
       return write(temp, created).pipe(
-        Effect.tap(() => fs.rename(temp, path)),
+        Effect.tap(() =>
+          fs.rename(temp, path)
+        ),
         Effect.onExit((exit) => Exit.isSuccess(exit) || !created.value ? Effect.void : Effect.ignore(fs.remove(temp)))
       )
     })
 
-    return yield* Effect.retry(attempt, retrySchedule(options.retry ?? {}, 5, isTransient))
+    return yield* Effect.retry(attempt, Retry.schedule(policy, jobId, isTransient, options.onRetry))
   }).pipe(Effect.withSpan("DatasetCsv.writeFile", { attributes: { "qoery.job_id": jobId }, captureStackTrace: false }))

@@ -20,7 +20,9 @@ import { QoeryClient } from "./QoeryClient.js"
 import * as QoeryError from "./QoeryError.js"
 
 /**
- * How transient failures are retried: exponential backoff from `base`,
+ * How transient failures are retried, by the watcher and by the CSV
+ * downloads (`DatasetCsv.writeFile`, `rows({ waitForRows })`), one policy
+ * with the defaults of each: exponential backoff from `base`,
  * multiplied by `factor` each time, capped at `cap`, then jittered to 0.8 to
  * 1.2 times (`Schedule.jittered`); never sooner than the service's
  * `Retry-After`, itself capped at `maxRetryAfter`.
@@ -29,20 +31,25 @@ import * as QoeryError from "./QoeryError.js"
  * @category models
  */
 export interface RetryOptions {
-  /** The first retry delay. Default 500 ms. */
+  /** The first retry delay. Default 500 ms (downloads: 250 ms). */
   readonly base?: Duration.DurationInput | undefined
   /** The growth of the delay from one retry to the next. Default 2. */
   readonly factor?: number | undefined
-  /** The longest backoff, before jitter. Default 30 seconds. */
+  /** The longest backoff, before jitter. Default 30 seconds (downloads: 5 seconds). */
   readonly cap?: Duration.DurationInput | undefined
   /** The longest `Retry-After` honoured. Default 60 seconds. */
   readonly maxRetryAfter?: Duration.DurationInput | undefined
-  /** How many polls in a row may fail; the last one's error then fails the stream. Resets after a success. Default 8. */
+  /**
+   * How many tries in a row may fail; the last one's error then ends it.
+   * Resets after a success. Default 8 polls (`writeFile`: 6 downloads;
+   * `rows({ waitForRows: true })`: 41, about three minutes).
+   */
   readonly budget?: number | undefined
 }
 
 /**
- * What `onRetry` is told before each retry.
+ * What `onRetry` is told before each retry (a display can say "the server
+ * asked to wait 60s, retrying at ..." from `delay` and `error`).
  *
  * @since 0.1.0
  * @category models
@@ -53,8 +60,14 @@ export interface RetryInfo {
   readonly error: QoeryError.QoeryError
   /** The number of this retry in the current run of failures: 1 for the first. */
   readonly attempt: number
-  /** How long the watcher waits before it polls again. */
+  /**
+   * How long it waits before the next try: the backoff, or the service's
+   * `Retry-After` (`QoeryError.retryAfter(error)`) when longer, capped at
+   * `maxRetryAfter`.
+   */
   readonly delay: Duration.Duration
+  /** What is retried: a status poll or a CSV download. */
+  readonly operation: "status" | "csv"
 }
 
 /**

@@ -35,6 +35,7 @@ import * as JobStatus from "../JobStatus.js"
 import { WatchTimeout } from "../JobWatcher.js"
 import type * as QoeryClient from "../QoeryClient.js"
 import * as QoeryError from "../QoeryError.js"
+import * as Retry from "./retry.js"
 import type { Config } from "./watcherOptions.js"
 
 type WatchError = QoeryError.QoeryError | WatchTimeout
@@ -203,7 +204,13 @@ export class Poller {
     this.failures++
     if (!this.isRetryable(error, now) || this.failures >= this.config.budget) return this.fail(error)
     return Effect.flatMap(this.retryDelay(error, now), (delay) => {
-      const info = { jobId: this.jobId, error, attempt: this.failures, delay: Duration.millis(delay) }
+      const info = {
+        jobId: this.jobId,
+        error,
+        attempt: this.failures,
+        delay: Duration.millis(delay),
+        operation: "status" as const
+      }
       const log = Effect.logDebug(
         `JobWatcher: ${error._tag} polling job ${this.jobId}, retry ${this.failures} in ${Duration.format(info.delay)}`
       ).pipe(
@@ -258,11 +265,7 @@ export class Poller {
   private retryDelay(error: QoeryError.QoeryError, now: number): Effect.Effect<number> {
     return Effect.map(stepSchedule(this.config.retrySchedule, this.retryState, now, error), ([state, delay]) => {
       this.retryState = state
-      const backoff = Math.max(0, delay ?? 0)
-      const retryAfter = QoeryError.retryAfter(error)
-      return retryAfter === undefined
-        ? backoff
-        : Math.max(backoff, Math.min(Duration.toMillis(retryAfter), this.config.maxRetryAfter))
+      return Retry.delayFor(this.config, delay ?? 0, error)
     })
   }
 

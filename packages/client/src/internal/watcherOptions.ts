@@ -5,11 +5,11 @@
 import * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import type { JobStatus } from "../JobStatus.js"
 import type { RetryInfo, WatchOptions } from "../JobWatcher.js"
 import * as QoeryError from "../QoeryError.js"
+import * as Retry from "./retry.js"
 
 /** The defaults that differ between `watch`, `awaitCompletion` and `run`. */
 export interface Defaults {
@@ -24,11 +24,6 @@ export const runDefaults: Defaults = { timeout: Duration.minutes(30), notFoundGr
 export const defaultInterval = Duration.millis(1_500)
 export const defaultMinInterval = Duration.millis(250)
 export const defaultMaxInterval = Duration.seconds(60)
-export const defaultRetryBase = Duration.millis(500)
-export const defaultRetryFactor = 2
-export const defaultRetryCap = Duration.seconds(30)
-export const defaultMaxRetryAfter = Duration.seconds(60)
-export const defaultRetryBudget = 8
 
 /** Validated options. Durations are in milliseconds. */
 export interface Config {
@@ -53,8 +48,6 @@ const invalid = (field: string, description: string) => new QoeryError.InvalidIn
 
 const show = (u: unknown): string => {
   if (typeof u === "string") return JSON.stringify(u)
-  if (typeof u === "bigint") return `${u}n`
-  if (Duration.isDuration(u)) return Duration.format(u)
   try {
     return JSON.stringify(u) ?? String(u)
   } catch {
@@ -62,48 +55,9 @@ const show = (u: unknown): string => {
   }
 }
 
-const isNegative = (u: unknown): boolean =>
-  (typeof u === "number" && u < 0) ||
-  (typeof u === "bigint" && u < 0n) ||
-  (typeof u === "string" && /^\s*-/.test(u)) ||
-  (Array.isArray(u) && u.some((n) => typeof n === "number" && n < 0))
-
-/**
- * A duration option in milliseconds. `Duration.decode` turns a negative or NaN
- * number into zero, silently; here that is an error, as is zero where a zero
- * would make a busy loop.
- */
-const millis = (
-  field: string,
-  input: unknown,
-  fallback: Duration.DurationInput,
-  { allowInfinite = false, allowZero = false } = {}
-): Either.Either<number, QoeryError.InvalidInput> => {
-  const value = input === undefined ? fallback : input
-  const expected = allowZero ? "a duration of zero or more" : "a positive duration"
-  const example = "such as 1500 (milliseconds), \"2 seconds\" or Duration.seconds(2)"
-  if ((typeof value === "number" && Number.isNaN(value)) || isNegative(value)) {
-    return Either.left(invalid(field, `expected ${expected} ${example}, got ${show(input)}`))
-  }
-  const decoded = Duration.decodeUnknown(value)
-  if (Option.isNone(decoded)) return Either.left(invalid(field, `expected a duration ${example}, got ${show(input)}`))
-  const duration = decoded.value
-  if (!Duration.isFinite(duration)) {
-    return allowInfinite ? Either.right(Infinity) : Either.left(invalid(field, `expected a finite duration`))
-  }
-  const ms = Duration.toMillis(duration)
-  if (ms === 0 && !allowZero) return Either.left(invalid(field, `expected ${expected} ${example}, got ${show(input)}`))
-  return Either.right(ms)
-}
+const millis = Retry.millis
 
 const clamp = (ms: number, min: number, max: number) => Math.min(max, Math.max(min, ms))
-
-/** The delay of each retry: `base * factor^n`, capped, then jittered 0.8 to 1.2 times by `Schedule.jittered`. */
-const retrySchedule = (base: number, factor: number, cap: number): Schedule.Schedule<unknown, unknown> =>
-  Schedule.exponential(Duration.millis(base), factor).pipe(
-    Schedule.modifyDelay((_, delay) => Duration.millis(Math.min(cap, Duration.toMillis(delay)))),
-    Schedule.jittered
-  )
 
 /** Validates the options of a watch; the error says which option and why. */
 export const resolve = (
@@ -136,25 +90,7 @@ export const resolve = (
       return yield* Either.left(invalid("emit", `expected "changes" or "every", got ${show(emit)}`))
     }
 
-    const retry = options.retry ?? {}
-    const base = yield* millis("retry.base", retry.base, defaultRetryBase)
-    const factor = retry.factor ?? defaultRetryFactor
-    if (typeof factor !== "number" || !Number.isFinite(factor) || factor < 1) {
-      return yield* Either.left(invalid("retry.factor", `expected a finite number of 1 or more, got ${show(factor)}`))
-    }
-    const cap = yield* millis("retry.cap", retry.cap, defaultRetryCap)
-    if (cap < base) {
-      return yield* Either.left(invalid("retry.cap", `${cap} ms is less than retry.base (${base} ms)`))
-    }
-    const maxRetryAfter = yield* millis("retry.maxRetryAfter", retry.maxRetryAfter, defaultMaxRetryAfter, {
-      allowZero: true
-    })
-    const budget = retry.budget ?? defaultRetryBudget
-    if (typeof budget !== "number" || !Number.isInteger(budget) || budget < 1) {
-      return yield* Either.left(
-        invalid("retry.budget", `expected a whole number of failed polls, 1 or more, got ${show(budget)}`)
-      )
-    }
+    const retry = yield* Retry.resolve(options.retry, Retry.statusDefaults)
 
     const timeoutMs = options.timeout === undefined && defaults.timeout === undefined
       ? Infinity
@@ -182,9 +118,9 @@ export const resolve = (
       maxInterval,
       schedule,
       emitEvery: emit === "every",
-      retrySchedule: retrySchedule(base, factor, cap),
-      maxRetryAfter,
-      budget,
+      retrySchedule: retry.backoff,
+      maxRetryAfter: retry.maxRetryAfter,
+      budget: retry.budget,
       timeout,
       notFoundGrace,
       onRetry: options.onRetry
