@@ -27,7 +27,8 @@ import * as Stdio from "./internal/stdio.js"
 
 /**
  * The exit codes: 0 completed, 1 the job ended in error, 2 usage error, 3 API
- * or network error, 4 timeout, 130 interrupted.
+ * or network error (or the journal cannot be written, or another `resume` holds
+ * it), 4 timeout, 130 interrupted.
  *
  * @since 0.1.0
  * @category constants

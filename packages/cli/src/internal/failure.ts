@@ -11,6 +11,7 @@ import type { PlatformError } from "@effect/platform/Error"
 import * as Match from "effect/Match"
 import * as Schema from "effect/Schema"
 import * as Durations from "./duration.js"
+import type { JournalError, JournalLocked } from "./journal.js"
 
 /** The exit codes of `qoery`. */
 export const ExitCode = {
@@ -20,7 +21,10 @@ export const ExitCode = {
   JobFailed: 1,
   /** Bad flags, an invalid job id, an empty search, missing configuration, a port in use. */
   Usage: 2,
-  /** The API or the network failed (Unauthorized and quota included), or the CSV could not be written. */
+  /**
+   * The API or the network failed (Unauthorized and quota included), the CSV or the journal could not be written,
+   * or another `qoery resume` holds the journal.
+   */
   Api: 3,
   /** `--timeout` passed before the job ended. */
   Timeout: 4,
@@ -60,6 +64,8 @@ export type CliError =
   | JobWatcher.JobFailed
   | UsageError
   | OutputError
+  | JournalError
+  | JournalLocked
   | Reported
 
 /** What to print and the exit code, for a failure of a command. */
@@ -168,6 +174,16 @@ export const explain = (error: CliError, where: Where = {}): Explained => {
         ]
       }
     },
+    JournalError: (e) =>
+      api(
+        `error: ${e.message}; nothing was started.`,
+        "  Set QOERY_STATE_DIR to a folder this user can write, or pass --no-journal to `qoery run` (then `qoery resume` cannot pick the job up)."
+      ),
+    JournalLocked: (e) =>
+      api(
+        `error: ${e.message}; it is resuming those jobs.`,
+        "  Let it finish, then run `qoery resume` again for what is left (the lock of a resume that was killed frees itself within seconds)."
+      ),
     CsvError: (e) => api(`error: the CSV is malformed: ${e.message}.`, "  Nothing was written; fetch it again later."),
     SystemError: (e) =>
       api(`error: ${e.message}.`, "  Check that the folder exists and can be written, then run again."),

@@ -25,6 +25,14 @@ export const displayPath = (path: Path.Path, file: string) => {
 /** A size for messages: `812 B`, `11.5 KB`. */
 export const size = kb
 
+/** Records the end of a job; the journal was checked before the job started, so a failure here only warns. */
+export const journalEnded = (output: Output.Output, fields: Parameters<typeof Journal.ended>[0]) =>
+  Journal.ended(fields).pipe(
+    Effect.catchAll((error) =>
+      output.message(`warning: could not record the end of job ${fields.jobId}: ${error.message}.`)
+    )
+  )
+
 /** After a job ended: write its CSV and summary when it completed, fail with `JobFailed` otherwise. */
 export const finish = (options: {
   readonly output: Output.Output
@@ -33,16 +41,20 @@ export const finish = (options: {
   /** When the command started, by the `Clock`, for the summary. */
   readonly startedAt: number
   readonly baseUrl: string
+  /** Whether the job is in the journal (not under `--no-journal`). */
+  readonly journaled: boolean
 }) =>
   Effect.gen(function*() {
     const { output, status } = options
     const path = yield* Path.Path
+    const record = (outcome: "completed" | "error") =>
+      options.journaled ? journalEnded(output, { jobId: status.jobId, baseUrl: options.baseUrl, outcome }) : Effect.void
     if (status.status === "error") {
-      yield* Journal.ended({ jobId: status.jobId, baseUrl: options.baseUrl, outcome: "error" })
+      yield* record("error")
       return yield* new JobWatcher.JobFailed({ status })
     }
     const saved = yield* CsvFile.write(status.jobId, options.out)
-    yield* Journal.ended({ jobId: status.jobId, baseUrl: options.baseUrl, outcome: "completed" })
+    yield* record("completed")
     const took = Duration.millis((yield* Clock.currentTimeMillis) - options.startedAt)
     const summary = `Done: ${saved.rows} rows × ${saved.columns} columns written to ${
       displayPath(path, options.out)

@@ -24,7 +24,12 @@ export const watchOptions = (flags: Flags.Watch, progress: Output.Progress): Job
   onRetry: (info) => progress.retry(info)
 })
 
-const interrupted = (output: Output.Output, jobId: string | undefined, connection: Connection.Connection) =>
+const interrupted = (
+  output: Output.Output,
+  jobId: string | undefined,
+  connection: Connection.Connection,
+  journaled: boolean
+) =>
   jobId === undefined
     ? output.message("Interrupted before the job started.")
     : connection.embedded
@@ -32,7 +37,9 @@ const interrupted = (output: Output.Output, jobId: string | undefined, connectio
       `Interrupted: stopped watching job ${jobId}. It ran on the embedded emulator, which stopped with this command; run it again to start over.`
     )
     : output.message(
-      `Interrupted: stopped watching job ${jobId}; it goes on on the server. Pick it up with \`qoery resume\` (or \`qoery watch ${jobId}\`).`
+      `Interrupted: stopped watching job ${jobId}; it goes on on the server. Pick it up with ${
+        journaled ? `\`qoery resume\` (or \`qoery watch ${jobId}\`)` : `\`qoery watch ${jobId}\``
+      }.`
     )
 
 /** Shows a job's statuses until it ends and gives its terminal status. */
@@ -42,6 +49,8 @@ export const follow = <E, R>(options: {
   readonly flags: Flags.Watch
   /** The job's id, once known (`run` knows it after the start answer). */
   readonly jobId: () => string | undefined
+  /** Whether the job is journaled, for the line on Ctrl-C (default: it is). */
+  readonly journaled?: boolean
   /** The statuses of the job, watched with these options. */
   readonly statuses: (options: JobWatcher.WatchOptions) => Stream.Stream<JobStatus.JobStatus, E, R>
 }) =>
@@ -52,7 +61,10 @@ export const follow = <E, R>(options: {
       Stream.tap((status) => progress.update(status)),
       Stream.runLast,
       Effect.onInterrupt(() =>
-        Effect.zipRight(progress.close, Effect.suspend(() => interrupted(output, options.jobId(), options.connection)))
+        Effect.zipRight(
+          progress.close,
+          Effect.suspend(() => interrupted(output, options.jobId(), options.connection, options.journaled ?? true))
+        )
       )
     )
     yield* progress.close

@@ -5,6 +5,7 @@
 import { JobWatcher, QoeryClient } from "@effect-qoery/client"
 import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
+import * as Options from "@effect/cli/Options"
 import type * as FileSystem from "@effect/platform/FileSystem"
 import * as Path from "@effect/platform/Path"
 import * as Clock from "effect/Clock"
@@ -33,16 +34,23 @@ const validSearch = (search: string) =>
 
 /** The handler of `qoery run`. */
 export const handler = (
-  args: Flags.Watch & Connection.Flags & { readonly search: string; readonly out: Option.Option<string> }
+  args: Flags.Watch & Connection.Flags & {
+    readonly search: string
+    readonly out: Option.Option<string>
+    readonly noJournal: boolean
+  }
 ) =>
   Effect.gen(function*() {
     const search = yield* validSearch(args.search)
+    // Decided once, before the job starts: no job is started that `resume` could not pick up.
+    const journaled = !args.noJournal
     const output = yield* Output.make({ json: args.json })
     const path = yield* Path.Path
     const context = yield* Effect.context<FileSystem.FileSystem | Path.Path>()
     const startedAt = yield* Clock.currentTimeMillis
     yield* Connection.withClient(args, output, (connection) =>
       Effect.gen(function*() {
+        if (journaled) yield* Journal.check
         let jobId: string | undefined
         let out = ""
         const status = yield* follow({
@@ -50,6 +58,7 @@ export const handler = (
           connection,
           flags: args,
           jobId: () => jobId,
+          journaled,
           statuses: (options) =>
             JobWatcher.run(search, {
               ...options,
@@ -57,24 +66,24 @@ export const handler = (
                 Effect.gen(function*() {
                   jobId = started.jobId
                   out = path.resolve(Option.getOrElse(args.out, () => `${started.jobId}.csv`))
-                  yield* Journal.started({
-                    jobId: started.jobId,
-                    search,
-                    baseUrl: connection.baseUrl,
-                    out,
-                    ...(connection.embedded ? { embedded: true } : {})
-                  }).pipe(
-                    Effect.catchAll((error) =>
-                      output.message(
-                        `warning: could not journal the job (${error.message}); \`qoery resume\` will not know it.`
+                  if (journaled) {
+                    yield* Journal.started({
+                      jobId: started.jobId,
+                      search,
+                      baseUrl: connection.baseUrl,
+                      out,
+                      ...(connection.embedded ? { embedded: true } : {})
+                    }).pipe(
+                      Effect.catchAll((error) =>
+                        output.message(`warning: ${error.message}; \`qoery resume\` will not know this job.`)
                       )
                     )
-                  )
+                  }
                   yield* output.message(`Started job ${started.jobId} for ${JSON.stringify(search)}.`)
                 }).pipe(Effect.provide(context))
             })
         })
-        yield* finish({ output, status, out, startedAt, baseUrl: connection.baseUrl })
+        yield* finish({ output, status, out, startedAt, baseUrl: connection.baseUrl, journaled })
       }))
   })
 
@@ -82,6 +91,9 @@ export const handler = (
 export const command = Command.make("run", {
   search: Args.text({ name: "search" }).pipe(Args.withDescription("What to build a dataset of, as one argument.")),
   out: Flags.out("Where to write the CSV (default: <job-id>.csv). Written whole or not at all."),
+  noJournal: Options.boolean("no-journal").pipe(
+    Options.withDescription("Do not journal the job (then `qoery resume` cannot pick it up if this command is killed).")
+  ),
   ...Flags.watch,
   ...Connection.flags
 }, handler).pipe(Command.withDescription(Flags.describe(
