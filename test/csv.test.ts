@@ -239,6 +239,29 @@ layer(serve({ jobDuration: "300 millis" }), { excludeTestServices: true })("Data
     })))
 })
 
+layer(serve({ jobDuration: "300 millis" }), { excludeTestServices: true })("DatasetCsv, a huge field", (it) => {
+  it.effect("a 40 MB quoted field is a CsvError naming its line, for rows and writeFile, not a RangeError or 40 MB held", () =>
+    Effect.gen(function*() {
+      const emulator = yield* Emulator.Emulator
+      const status = yield* completed("ice cores")
+      yield* emulator.setFaults("csv", {
+        _tag: "Rate",
+        rate: 1,
+        seed: 1,
+        fault: { kind: "hugeBody", bytes: 40_000_000 }
+      })
+      const rows = yield* Effect.flip(Stream.runDrain(DatasetCsv.rows(status.jobId)))
+      assert.strictEqual(rows._tag, "CsvError")
+      assert.strictEqual((rows as DatasetCsv.CsvError).line, 2)
+      assert.include(rows.message, "maxFieldSize")
+      assert.isBelow(rows.message.length, 300)
+      const dir = tempDir()
+      const written = yield* Effect.flip(DatasetCsv.writeFile(status.jobId, path.join(dir, "data.csv"), { retry }))
+      assert.strictEqual(written._tag, "CsvError")
+      assert.deepStrictEqual(fs.readdirSync(dir), [], "nothing written")
+    }).pipe(Effect.ensuring(Effect.flatMap(Emulator.Emulator, (e) => e.clearFaults))))
+})
+
 layer(serve({ jobDuration: "3 seconds" }), { excludeTestServices: true })("DatasetCsv, running jobs", (it) => {
   it.effect("CsvNotReady before the first rows, unless waitForRows", () =>
     Effect.gen(function*() {

@@ -15,7 +15,7 @@ import * as Predicate from "effect/Predicate"
 import * as Random from "effect/Random"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
-import type { Failure } from "./internal/csvParser.js"
+import { cut, type Failure } from "./internal/csvParser.js"
 import * as CsvStream from "./internal/csvStream.js"
 import * as Retry from "./internal/retry.js"
 import type { RetryInfo, RetryOptions } from "./JobWatcher.js"
@@ -37,8 +37,15 @@ export class CsvError extends Schema.TaggedError<CsvError>()("CsvError", {
   description: Schema.String
 }) {
   override get message() {
-    return `CSV line ${this.line}${this.column === undefined ? "" : `, column "${this.column}"`}: ${this.description}`
+    const column = this.column === undefined ? "" : `, column ${JSON.stringify(cut(this.column, 30))}`
+    return `CSV line ${this.line}${column}: ${cut(this.description, 400)}`
   }
+}
+
+/** Column names for a message: the first few, each cut short, and how many there are. */
+const columnList = (names: ReadonlyArray<string>): string => {
+  const shown = names.slice(0, 8).map((name) => cut(name, 30)).join(", ")
+  return names.length > 8 ? `${shown}, ... (${names.length} columns)` : shown
 }
 
 const fromFailure = (failure: Failure) =>
@@ -61,6 +68,11 @@ export interface ParseOptions {
    * (`"_6"`, `"_7"`). Default `false`: such a row is a `CsvError`.
    */
   readonly allowRaggedRows?: boolean | undefined
+  /**
+   * The longest field, in characters. A longer one fails with a `CsvError`
+   * naming its line, before it is held in memory. Default 16 Mi (16,777,216).
+   */
+  readonly maxFieldSize?: number | undefined
 }
 
 /**
@@ -69,11 +81,13 @@ export interface ParseOptions {
  * and line breaks (CR, LF, CRLF) inside quotes, CRLF or LF row ends, a last
  * row with or without a line end, a UTF-8 BOM, characters split across
  * chunks. Blank lines are skipped; an empty input has no rows. Memory stays
- * that of one chunk and one row, whatever the size of the input.
+ * that of one chunk and one row, whatever the size of the input, and no
+ * field is longer than `maxFieldSize` (16 Mi characters by default).
  *
  * Fails with `CsvError` on a row with more or fewer fields than the header
  * (unless `allowRaggedRows`), an unterminated quote at the end of the input,
- * or text after a closing quote; the rows before it are emitted first.
+ * text after a closing quote, or a field over `maxFieldSize`; the rows before
+ * it are emitted first. Messages quote the input only cut short.
  *
  * @example
  * ```ts
@@ -150,7 +164,7 @@ const decodeRecord = (record: Readonly<Record<string, string>>, line: number): C
       return new CsvError({
         line,
         column,
-        description: `the row has no "${column}" (its columns are ${Object.keys(record).join(", ") || "none"})`
+        description: `the row has no "${column}" (its columns are ${columnList(Object.keys(record)) || "none"})`
       })
     }
   }
@@ -249,7 +263,7 @@ const checkHeader = (columns: ReadonlyArray<string>) => {
   return missing === undefined ? undefined : new CsvError({
     line: 1,
     column: missing,
-    description: `the header has no "${missing}" column (it has ${columns.map((c) => JSON.stringify(c)).join(", ")})`
+    description: `the header has no "${missing}" column (it has ${columnList(columns.map((c) => JSON.stringify(c)))})`
   })
 }
 

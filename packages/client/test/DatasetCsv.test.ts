@@ -219,6 +219,61 @@ describe("DatasetCsv.parse", () => {
       assert.strictEqual(error, "boom")
     }))
 
+  it.effect("a field over maxFieldSize fails with a CsvError naming its line, quoted or not, whole or in chunks", () =>
+    Effect.gen(function*() {
+      const inputs = [
+        ["unquoted", "a,b\n1,2\n3,xxxxxxxxxxxxxxxx\n5,6\n"],
+        ["quoted", "a,b\n1,2\n3,\"xx\nxxxxxxxxxxxxxxx\"\n5,6\n"],
+        ["quoted with escaped quotes", `a,b\n1,2\n3,"${"\"\"".repeat(12)}"\n`],
+        ["in the header", "a,bbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\n1,2\n"]
+      ] as const
+      for (const [name, input] of inputs) {
+        for (const size of chunkings) {
+          const { error, records } = yield* run(input, size, { maxFieldSize: 10 })
+          const line = name === "in the header" ? 1 : 3
+          assert.instanceOf(error, DatasetCsv.CsvError, `${name}, ${label(size)}`)
+          assert.strictEqual((error as DatasetCsv.CsvError).line, line, `${name}, ${label(size)}`)
+          assert.include(error!.message, "longer than 10 characters (maxFieldSize)")
+          assert.lengthOf(records, line === 1 ? 0 : 1, `${name}, ${label(size)}: the rows before it`)
+        }
+      }
+      // At the bound, the field is read.
+      const { error } = yield* run("a\n\"0123456789\"\n", 1, { maxFieldSize: 10 })
+      assert.isUndefined(error)
+    }))
+
+  it.effect(
+    "by default a field of 16 Mi characters is read and a longer one fails, as a CsvError",
+    () =>
+      Effect.gen(function*() {
+        const max = 16 * 1024 * 1024
+        const field = "x".repeat(max)
+        const ok = yield* run(`a\n"${field}"\n`, 64 * 1024)
+        assert.isUndefined(ok.error)
+        assert.strictEqual(ok.records[0]!.a!.length, max)
+        const over = yield* run(`a\n"${field}x"\n`, 64 * 1024)
+        assert.instanceOf(over.error, DatasetCsv.CsvError)
+        assert.strictEqual((over.error as DatasetCsv.CsvError).line, 2)
+      }),
+    { timeout: 60_000 }
+  )
+
+  it.effect("error messages stay readable: a wide header or a long column name is cut", () =>
+    Effect.gen(function*() {
+      const wide = Array.from({ length: 100_000 }, (_, i) => `column_number_${i}`).join(",")
+      const ragged = yield* run(`${wide}\n1,2\n`, 0)
+      assert.instanceOf(ragged.error, DatasetCsv.CsvError)
+      assert.include(ragged.error!.message, "100000 columns")
+      assert.isBelow(ragged.error!.message.length, 500)
+      const name = "n".repeat(1_000_000)
+      const twice = yield* run(`${name},${name}\n1,2\n`, 0)
+      assert.instanceOf(twice.error, DatasetCsv.CsvError)
+      assert.isBelow(twice.error!.message.length, 300)
+      assert.isBelow(JSON.stringify(twice.error).length, 1_000)
+      const after = yield* run(`a\n"x"${"y".repeat(100_000)}\n`, 0)
+      assert.isBelow(after.error!.message.length, 300)
+    }))
+
   it.effect("emits rows as they arrive, before the input ends", () =>
     Effect.gen(function*() {
       // An input that never ends: the first rows still come out.

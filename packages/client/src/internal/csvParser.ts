@@ -35,6 +35,24 @@ export interface Failure {
 /** @internal */
 export interface ParserOptions {
   readonly allowRaggedRows?: boolean | undefined
+  /** The longest field, in characters (UTF-16 code units). */
+  readonly maxFieldSize?: number | undefined
+}
+
+/** The default bound of a field: 16 Mi characters. */
+export const defaultMaxFieldSize = 16 * 1024 * 1024
+
+/** The most characters of input an error message quotes. */
+const maxQuoted = 60
+
+/** Text cut to a readable length for a message. */
+export const cut = (text: string, max = maxQuoted): string =>
+  text.length <= max ? text : `${text.slice(0, max)}... (${text.length} characters)`
+
+/** The column names for a message: the first few, each cut, and how many there are. */
+const columnList = (names: ReadonlyArray<string>): string => {
+  const shown = names.slice(0, 8).map((name) => cut(name, 30)).join(", ")
+  return names.length > 8 ? `${shown}, ... (${names.length} columns)` : shown
 }
 
 const indexOf = (s: string, c: string, from: number, n: number) => {
@@ -62,6 +80,7 @@ export class CsvParser {
   private started = false
   private bomChecked = false
   private readonly allowRagged: boolean
+  private readonly maxField: number
 
   failure: Failure | undefined = undefined
   rows = 0
@@ -70,6 +89,7 @@ export class CsvParser {
 
   constructor(options: ParserOptions = {}) {
     this.allowRagged = options.allowRaggedRows === true
+    this.maxField = options.maxFieldSize ?? defaultMaxFieldSize
   }
 
   /** The column names, once the header row has been read. */
@@ -153,10 +173,12 @@ export class CsvParser {
           end++
         }
         if (end === n) {
+          if (this.tooLong(this.partial.length + n - i)) break
           this.partial = this.partial === "" ? s.slice(i) : this.partial + s.slice(i)
           i = n
           break
         }
+        if (this.tooLong(this.partial.length + end - i)) break
         const value = this.partial === "" ? s.slice(i, end) : this.partial + s.slice(i, end)
         this.partial = ""
         this.field(value)
@@ -192,6 +214,7 @@ export class CsvParser {
             }
           }
         }
+        if (this.tooLong(this.partial.length + q - i)) break
         if (q === n) {
           this.partial = this.partial === "" ? s.slice(i) : this.partial + s.slice(i)
           i = n
@@ -206,6 +229,7 @@ export class CsvParser {
       if (mode === QUOTE_SEEN) {
         const c = s.charCodeAt(i)
         if (c === QUOTE) {
+          if (this.tooLong(this.partial.length + 1)) break
           this.partial += "\""
           i++
           mode = QUOTED
@@ -214,7 +238,10 @@ export class CsvParser {
         if (c !== COMMA && c !== LF && c !== CR) {
           this.failure = {
             line: this.line,
-            description: `unexpected ${JSON.stringify(s[i])} after the closing quote of a field ` +
+            description:
+              `unexpected ${
+                JSON.stringify(String.fromCodePoint(s.codePointAt(i)!))
+              } after the closing quote of a field ` +
               `(a quote inside a quoted field is written "")`
           }
           break
@@ -277,6 +304,22 @@ export class CsvParser {
     this.mode = START
   }
 
+  /**
+   * Whether a field of `length` characters is over the bound; then the
+   * parser fails there, naming the line the field started on, before a
+   * string that big is built.
+   */
+  private tooLong(length: number): boolean {
+    if (length <= this.maxField) return false
+    this.partial = ""
+    this.failure = {
+      line: this.rowLine,
+      description: `a field is longer than ${this.maxField} characters (maxFieldSize); ` +
+        `the rows before it were read`
+    }
+    return true
+  }
+
   private field(value: string): void {
     const header = this.header
     if (header === undefined) {
@@ -294,7 +337,7 @@ export class CsvParser {
     } else if (this.failure === undefined) {
       this.failure = {
         line: this.rowLine,
-        description: `the row has more fields than the ${this.width} columns of the header (${header.join(", ")})`
+        description: `the row has more fields than the ${this.width} columns of the header (${columnList(header)})`
       }
     }
     this.col = col + 1
@@ -308,7 +351,11 @@ export class CsvParser {
       const seen = new Set<string>()
       for (const name of names) {
         if (seen.has(name)) {
-          this.failure = { line: this.rowLine, column: name, description: `the header names column "${name}" twice` }
+          this.failure = {
+            line: this.rowLine,
+            column: cut(name, 30),
+            description: `the header names column ${JSON.stringify(cut(name, 30))} twice`
+          }
           return
         }
         seen.add(name)
@@ -322,7 +369,7 @@ export class CsvParser {
       this.failure = {
         line: this.rowLine,
         description: `the row has ${this.col} field${this.col === 1 ? "" : "s"} where the header has ${this.width} (${
-          this.header.join(", ")
+          columnList(this.header)
         })`
       }
     }
