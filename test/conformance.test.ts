@@ -197,6 +197,13 @@ layerSpec(Emulator.layer({ jobDuration: duration, quota }))("conformance", (it) 
         const empty = conforms(yield* post(JSON.stringify({ search: "" })), "/v0/datasets", "post", 400)
         assert.strictEqual(empty.error, "Search parameter must be a non-empty string")
         conforms(yield* post(JSON.stringify({ search: 42 })), "/v0/datasets", "post", 400)
+        const tooLong = conforms(
+          yield* post(JSON.stringify({ search: "x".repeat(2_001) })),
+          "/v0/datasets",
+          "post",
+          400
+        )
+        assert.strictEqual(tooLong.error, "Search parameter is too long")
         conforms(yield* post("{\"search\": "), "/v0/datasets", "post", 400)
         conforms(yield* post("search=x", "application/x-www-form-urlencoded"), "/v0/datasets", "post", 400)
         conforms(yield* call(`${url}/v0/datasets?search=&api_key=${key}`), "/v0/datasets", "get", 400)

@@ -9,10 +9,7 @@ import { NodeHttpClient, NodeHttpServer } from "@effect/platform-node"
 import { assert, describe, it, layer } from "@effect/vitest"
 import { parse as parseCsv } from "csv-parse/sync"
 import { type Chunk, Duration, Effect, Either, Layer, Option, Schema, Stream, TestClock } from "effect"
-import { spawn } from "node:child_process"
 import * as net from "node:net"
-import * as path from "node:path"
-import { createInterface } from "node:readline"
 
 const key = Emulator.demoApiKey
 
@@ -543,51 +540,6 @@ layer(Emulator.layer({ jobDuration: "1 hour", quota: 2 }), { excludeTestServices
           assert.strictEqual(reset.epochMillis, Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1))
         }
       })))
-})
-
-// ---------------------------------------------------------------------------
-// The bin
-
-describe("bin", () => {
-  it.live("prints its URL first, serves, logs to stderr, and exits 0 on SIGTERM", () =>
-    Effect.promise(async () => {
-      const root = path.resolve(import.meta.dirname, "..")
-      const child = spawn(
-        process.execPath,
-        [
-          "--import",
-          "tsx",
-          "--conditions=source",
-          "packages/emulator/src/bin.ts",
-          "--port",
-          "0",
-          "--job-duration",
-          "1s"
-        ],
-        { cwd: root, stdio: ["ignore", "pipe", "pipe"] }
-      )
-      let stderr = ""
-      child.stderr.on("data", (d) => stderr += String(d))
-      const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)))
-      try {
-        const first = await new Promise<string>((resolve, reject) => {
-          const lines = createInterface({ input: child.stdout })
-          lines.once("line", resolve)
-          child.once("exit", () => reject(new Error(`the bin exited early: ${stderr}`)))
-        })
-        assert.match(first, /^http:\/\/127\.0\.0\.1:\d+$/)
-        const health = await fetch(`${first}/health`)
-        assert.strictEqual(health.status, 200)
-        const started = await fetch(`${first}/v0/datasets?search=bin&api_key=${key}`)
-        assert.strictEqual(started.status, 200)
-        child.kill("SIGTERM")
-        assert.strictEqual(await exited, 0)
-        assert.match(stderr, /GET \/health 200/)
-        assert.notInclude(stderr, key)
-      } finally {
-        if (child.exitCode === null) child.kill("SIGKILL")
-      }
-    }), 30_000)
 })
 
 // ---------------------------------------------------------------------------

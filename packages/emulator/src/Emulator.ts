@@ -10,11 +10,13 @@ import type * as HttpApp from "@effect/platform/HttpApp"
 import * as HttpMiddleware from "@effect/platform/HttpMiddleware"
 import * as HttpServer from "@effect/platform/HttpServer"
 import type * as HttpServerError from "@effect/platform/HttpServerError"
+import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
 import * as Http from "node:http"
 import type * as Faults from "./Faults.js"
 import * as App from "./internal/app.js"
@@ -83,6 +85,12 @@ export interface Options {
    * compress on the fly do. Default `false`.
    */
   readonly compress?: boolean | "chunked" | undefined
+  /**
+   * How long a job is kept after it ended; then its status and CSV answer
+   * 404 "Job not found", as for an id never given. Bounds the memory of an
+   * emulator that runs for days. Default 1 hour.
+   */
+  readonly jobTtl?: Duration.DurationInput | undefined
 }
 
 /**
@@ -100,6 +108,8 @@ export interface Stats {
   readonly jobsStarted: number
   /** Requests answered with an injected fault. */
   readonly faultsInjected: number
+  /** Jobs held now: an ended job is dropped `jobTtl` after it ended. */
+  readonly jobsHeld: number
 }
 
 /**
@@ -119,6 +129,33 @@ export interface Service {
   /** The CSV the job serves once it has ended (all rows, or the rows before its error); `None` for an unknown id. */
   readonly expectedCsv: (jobId: string) => Effect.Effect<Option.Option<string>>
 }
+
+/**
+ * The port asked for is taken by another process (`EADDRINUSE`).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class PortInUse extends Schema.TaggedError<PortInUse>("@effect-qoery/emulator/PortInUse")("PortInUse", {
+  host: Schema.String,
+  port: Schema.Number
+}) {
+  override get message(): string {
+    return `port ${this.port} is in use on ${this.host}`
+  }
+}
+
+/**
+ * Why the emulator could not start: its port is taken, or another failure of
+ * the server (`ServeError`, with the cause).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type StartError = PortInUse | HttpServerError.ServeError
+
+const isAddressInUse = (error: HttpServerError.ServeError): boolean =>
+  typeof error.cause === "object" && error.cause !== null && (error.cause as { code?: unknown }).code === "EADDRINUSE"
 
 /**
  * A running emulator.
@@ -150,6 +187,8 @@ const config = (options: Options): App.Config => {
   if (!Number.isFinite(pollingIntervalMillis) || pollingIntervalMillis < 0) {
     throw new Error("pollingInterval must be finite")
   }
+  const jobTtlMillis = millis(options.jobTtl, 3_600_000)
+  if (Number.isNaN(jobTtlMillis) || jobTtlMillis < 0) throw new Error("jobTtl must not be negative")
   return {
     apiKeys: new Set(options.apiKeys ?? [demoApiKey]),
     quota,
@@ -159,7 +198,8 @@ const config = (options: Options): App.Config => {
     log: options.log ?? false,
     faults: options.faults ?? {},
     seed: options.seed ?? 1,
-    compress: options.compress === "chunked" ? "chunked" : options.compress === true ? "length" : "off"
+    compress: options.compress === "chunked" ? "chunked" : options.compress === true ? "length" : "off",
+    jobTtlMillis
   }
 }
 
@@ -178,7 +218,7 @@ export const makeHandler = (options: Options = {}): Effect.Effect<Handler> =>
       setFaults: (route, plan) => Effect.sync(() => instance.injector.set(route, plan)),
       clearFaults: Effect.sync(() => instance.injector.clear()),
       stats: Effect.sync(() => instance.stats()),
-      expectedCsv: (jobId) => Effect.sync(() => instance.expectedCsv(jobId))
+      expectedCsv: (jobId) => Effect.map(Clock.currentTimeMillis, (now) => instance.expectedCsv(jobId, now))
     }
   })
 
@@ -206,7 +246,8 @@ export const make = (options: Options = {}): Effect.Effect<HttpApp.Default> =>
 
 /**
  * Serves the emulator on `host:port` (default `127.0.0.1`, a free port) for
- * the life of the layer, and provides its base URL and controls.
+ * the life of the layer, and provides its base URL and controls. Fails with
+ * `PortInUse` when the port is taken.
  *
  * @example
  * ```ts
@@ -222,12 +263,16 @@ export const make = (options: Options = {}): Effect.Effect<HttpApp.Default> =>
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options: Options = {}): Layer.Layer<Emulator, HttpServerError.ServeError> => {
+export const layer = (options: Options = {}): Layer.Layer<Emulator, StartError> => {
   let server: Http.Server | undefined
+  const port = options.port ?? 0
+  const host = options.host ?? "127.0.0.1"
   const serverLayer = NodeHttpServer.layer(() => {
     server = Http.createServer({ keepAliveTimeout: 5_000 })
     return server
-  }, { port: options.port ?? 0, host: options.host ?? "127.0.0.1" })
+  }, { port, host }).pipe(
+    Layer.mapError((error): StartError => isAddressInUse(error) ? new PortInUse({ host, port }) : error)
+  )
   return Layer.scoped(
     Emulator,
     Effect.gen(function*() {

@@ -15,7 +15,6 @@ import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import * as Layer from "effect/Layer"
 import { parseArgs } from "node:util"
 import * as DurationFlag from "./DurationFlag.js"
 import * as Emulator from "./Emulator.js"
@@ -110,10 +109,27 @@ const program = Effect.gen(function*() {
   return yield* Effect.never
 })
 
+const exit = (message: string, code: number) =>
+  Effect.sync(() => {
+    process.stderr.write(`qoery-emulator: ${message}\n`)
+    process.exit(code)
+  })
+
 // NodeRuntime.runMain interrupts the program on SIGINT/SIGTERM, which closes the server, and exits 0.
 NodeRuntime.runMain(
   program.pipe(
-    Effect.provide(Emulator.layer(options).pipe(Layer.orDie)),
+    Effect.provide(Emulator.layer(options)),
+    Effect.catchTags({
+      PortInUse: (error) =>
+        exit(`${error.message}; stop what listens there or choose another with --port (--port 0 picks a free one)`, 2),
+      ServeError: (error) =>
+        exit(
+          `cannot listen on ${options.host}:${options.port}: ${
+            error.cause instanceof Error ? error.cause.message : String(error.cause)
+          }`,
+          1
+        )
+    }),
     Effect.tapErrorCause((cause) => Effect.sync(() => process.stderr.write(`qoery-emulator: ${cause}\n`)))
   ),
   { disableErrorReporting: true }

@@ -30,7 +30,12 @@ export interface Config {
   readonly faults: Faults.FaultPlans
   readonly seed: number
   readonly compress: Compress
+  /** How long an ended job is kept. */
+  readonly jobTtlMillis: number
 }
+
+/** The longest search accepted, as the client caps it (`QoeryClient.maxSearchLength`). */
+export const maxSearchLength = 2_000
 
 /** Whether bodies are compressed, and then with the compressed `Content-Length` or chunked. */
 export type Compress = "off" | "length" | "chunked"
@@ -43,13 +48,14 @@ export interface Stats {
   readonly statusRequestsAfterTerminal: number
   readonly jobsStarted: number
   readonly faultsInjected: number
+  readonly jobsHeld: number
 }
 
 export interface Instance {
   readonly app: HttpApp.Default
   readonly injector: Faults.Injector
   readonly stats: () => Stats
-  readonly expectedCsv: (jobId: string) => Option.Option<string>
+  readonly expectedCsv: (jobId: string, now: number) => Option.Option<string>
   readonly jobCount: () => number
 }
 
@@ -107,6 +113,14 @@ const csvNotReady = (headers?: Record<string, string>) =>
 
 const missingSearch = (headers?: Record<string, string>) =>
   fail(400, "Search parameter is required", undefined, headers)
+
+const searchTooLong = (length: number, headers?: Record<string, string>) =>
+  fail(
+    400,
+    "Search parameter is too long",
+    `The search query must be at most ${maxSearchLength} characters; this one has ${length}`,
+    headers
+  )
 
 const invalidSearch = (headers?: Record<string, string>) =>
   fail(
@@ -585,7 +599,7 @@ const padded = (head: string, unit: string, tail: string, bytes: number) => {
  * Builds the emulator's HTTP handler and its state.
  */
 export const make = (config: Config): Instance => {
-  const store = makeStore()
+  const store = makeStore(config.jobDurationMillis, config.jobTtlMillis)
   const injector = Faults.makeInjector(config.faults, config.seed)
   const requests = Object.fromEntries(Faults.routes.map((r) => [r, 0])) as Record<Faults.Route, number>
   let statusRequestsAfterTerminal = 0
@@ -635,6 +649,7 @@ export const make = (config: Config): Instance => {
   const startJob = (search: unknown, now: number, headers: Record<string, string>): Outcome => {
     if (search === undefined || search === null) return missingSearch(headers)
     if (typeof search !== "string" || search.trim() === "") return invalidSearch(headers)
+    if (search.length > maxSearchLength) return searchTooLong(search.length, headers)
     const job = store.start(search, now)
     jobsStarted++
     return json(
@@ -651,7 +666,7 @@ export const make = (config: Config): Instance => {
 
   /** `delivers`: false when a fault cuts the answer off, so the client never sees this terminal status. */
   const status = (id: string, now: number, headers: Record<string, string>, delivers: boolean): Outcome => {
-    const job = store.get(id)
+    const job = store.get(id, now)
     if (job === undefined) return jobNotFound(id, headers)
     const state = stateAt(job, now, duration)
     if (state.status !== "processing") {
@@ -667,7 +682,7 @@ export const make = (config: Config): Instance => {
   }
 
   const csv = (id: string, now: number, headers: Record<string, string>): Outcome => {
-    const job = store.get(id)
+    const job = store.get(id, now)
     if (job === undefined) return jobNotFound(id, headers)
     const state = stateAt(job, now, duration)
     if (state.rowsCollected === 0) return csvNotReady(headers)
@@ -681,8 +696,14 @@ export const make = (config: Config): Instance => {
 
   /** A status body of the job (or, unknown, of a made-up one), under the next second's id when `other`. */
   const otherJobBody = (id: string | undefined, now: number, other = true) => {
-    const job = id === undefined ? undefined : store.get(id)
-    const base = job ?? { id: "20251110_151628", query: "another query", startedAt: now, terminalServed: false }
+    const job = id === undefined ? undefined : store.get(id, now)
+    const base = job ?? {
+      id: "20251110_151628",
+      query: "another query",
+      startedAt: now,
+      endsAt: now + duration,
+      terminalServed: false
+    }
     return statusBody(base, now, duration, other ? nextSecondId(base.id) : base.id).body
   }
 
@@ -843,7 +864,13 @@ export const make = (config: Config): Instance => {
   const tooLarge = (headers?: Record<string, string>) =>
     fail(413, "Request body too large", `The largest body accepted is ${maxBodyBytes} bytes`, headers)
 
-  const stats = (): Stats => ({ requests: { ...requests }, statusRequestsAfterTerminal, jobsStarted, faultsInjected })
+  const stats = (): Stats => ({
+    requests: { ...requests },
+    statusRequestsAfterTerminal,
+    jobsStarted,
+    faultsInjected,
+    jobsHeld: store.size()
+  })
 
   const admin = (request: HttpServerRequest.HttpServerRequest, what: "faults" | "stats"): Effect.Effect<Outcome> => {
     if (what === "stats") return Effect.succeed(json(200, stats()))
@@ -992,8 +1019,8 @@ export const make = (config: Config): Instance => {
     )
   )
 
-  const expectedCsv = (jobId: string): Option.Option<string> => {
-    const job = store.get(jobId)
+  const expectedCsv = (jobId: string, now: number): Option.Option<string> => {
+    const job = store.get(jobId, now)
     if (job === undefined) return Option.none()
     const state = stateAt(job, job.startedAt + Math.max(0, duration) + 1, duration)
     return Option.some(Dataset.csv(job.query, state.rowsCollected))

@@ -7,6 +7,8 @@ export interface Job {
   readonly id: string
   readonly query: string
   readonly startedAt: number
+  /** Epoch millis the job ends (`completed` or `error`). */
+  readonly endsAt: number
   /** Set once a status response said `completed` or `error`. */
   terminalServed: boolean
   /** The last status body sent, and the state it was for. */
@@ -103,31 +105,55 @@ export const stateAt = (job: Job, now: number, duration: number): State => {
   }
 }
 
+/** When a job started `startedAt` ends, for a job duration. */
+export const endOf = (query: string, startedAt: number, duration: number): number =>
+  startedAt + Math.floor((Dataset.willFail(query) ? boundaries.failure : 1) * Math.max(0, duration))
+
 /** The jobs of one emulator, and the ids they were given. */
 export interface Store {
   readonly start: (query: string, now: number) => Job
-  readonly get: (id: string) => Job | undefined
+  /** The job, unless unknown or ended more than the time to live before `now`. */
+  readonly get: (id: string, now: number) => Job | undefined
   readonly size: () => number
 }
 
 /**
  * Ids are the start second (`YYYYMMDD_HHMMSS`, UTC); when that second is
  * taken, the next free one. Seconds are only ever handed out in increasing
- * order, so ids never collide and are always real calendar times.
+ * order, so ids never collide (an evicted job's id is not given again) and
+ * are always real calendar times.
+ *
+ * A job is forgotten `ttl` after it ended, so a long-running emulator holds
+ * only the jobs of the last `duration + ttl`: each start drops the oldest
+ * jobs that are past it (jobs are kept in start order, and none ends later
+ * than `startedAt + duration`), and a read checks the one job it reads.
  */
-export const makeStore = (): Store => {
+export const makeStore = (duration: number, ttl: number): Store => {
   const jobs = new Map<string, Job>()
   let lastSecond = -Infinity
+  const expired = (job: Job, now: number) => now >= job.endsAt + ttl
+  const evict = (now: number) => {
+    for (const job of jobs.values()) {
+      if (job.startedAt + Math.max(0, duration) + ttl > now) break
+      jobs.delete(job.id)
+    }
+  }
   return {
     start: (query, now) => {
+      evict(now)
       const second = Math.max(Math.floor(now / 1000), lastSecond + 1)
       lastSecond = second
       const id = JobId.fromDate(new Date(second * 1000))
-      const job: Job = { id, query, startedAt: now, terminalServed: false }
+      const job: Job = { id, query, startedAt: now, endsAt: endOf(query, now, duration), terminalServed: false }
       jobs.set(id, job)
       return job
     },
-    get: (id) => jobs.get(id),
+    get: (id, now) => {
+      const job = jobs.get(id)
+      if (job === undefined || !expired(job, now)) return job
+      jobs.delete(id)
+      return undefined
+    },
     size: () => jobs.size
   }
 }
