@@ -2,7 +2,10 @@
  * The soak: `QOERY_SOAK_JOBS` jobs (default 1,000), in batches of 100, through
  * `JobWatcher.watchAll`, with 10% of status requests and 5% of CSV requests
  * faulted at random (seeded rate plans, a different transient fault each
- * batch). Every job must reach its terminal status exactly once, every
+ * batch), and the emulator compressing every body the client accepts
+ * compressed, as a CDN in front of the service would: even batches run over
+ * undici (which asks for no compression), odd ones over fetch (which asks for
+ * gzip and decodes it). Every job must reach its terminal status exactly once, every
  * completed job's CSV must parse to exactly the rows the emulator generated,
  * no status request may follow a terminal status, and the heap after the last
  * batch must not have grown beyond noise from the heap after the first.
@@ -10,6 +13,8 @@
 import { DatasetCsv, JobStatus, JobWatcher, QoeryClient } from "@effect-qoery/client"
 import { Dataset, Emulator, Faults } from "@effect-qoery/emulator"
 import * as NodeContext from "@effect/platform-node/NodeContext"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer, Stream } from "effect"
 import * as fs from "node:fs"
@@ -56,28 +61,32 @@ const heapUsed = () => {
 
 describe("soak", () => {
   it(`${batches * batchSize} jobs through watchAll with 10% of status and 5% of CSV requests faulted`, async () => {
-    const served = await serve({ jobDuration: "1 second", pollingInterval: "20 millis" })
+    const served = await serve({ jobDuration: "1 second", pollingInterval: "20 millis", compress: true })
     const { emulator } = served
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "qoery-soak-"))
     const polledAfterTerminal: Array<string> = []
     const terminalSeen = new Set<string>()
     // getStatus, recording a request for a job that already answered terminal (the client's side of the check).
-    const ClientLive = Layer.merge(
-      Layer.effect(
-        QoeryClient.QoeryClient,
-        Effect.map(QoeryClient.QoeryClient, (client) => ({
-          ...client,
-          getStatus: (jobId: string) =>
-            Effect.suspend(() => {
-              if (terminalSeen.has(jobId)) polledAfterTerminal.push(jobId)
-              return Effect.tap(client.getStatus(jobId), (s) => {
-                if (JobStatus.isTerminal(s)) terminalSeen.add(jobId)
+    const ClientLive = (n: number) =>
+      Layer.merge(
+        Layer.effect(
+          QoeryClient.QoeryClient,
+          Effect.map(QoeryClient.QoeryClient, (client) => ({
+            ...client,
+            getStatus: (jobId: string) =>
+              Effect.suspend(() => {
+                if (terminalSeen.has(jobId)) polledAfterTerminal.push(jobId)
+                return Effect.tap(client.getStatus(jobId), (s) => {
+                  if (JobStatus.isTerminal(s)) terminalSeen.add(jobId)
+                })
               })
-            })
-        }))
-      ).pipe(Layer.provide(clientLayer({ baseUrl: emulator.baseUrl, apiKey: Emulator.demoApiKey, timeout: 2_000 }))),
-      NodeContext.layer
-    )
+          }))
+        ).pipe(Layer.provide(clientLayer(
+          { baseUrl: emulator.baseUrl, apiKey: Emulator.demoApiKey, timeout: 2_000 },
+          n % 2 === 0 ? NodeHttpClient.layerUndici : FetchHttpClient.layer
+        ))),
+        NodeContext.layer
+      )
 
     const batch = (n: number) =>
       Effect.gen(function*() {
@@ -138,16 +147,15 @@ describe("soak", () => {
         )
       })
 
-    const run = <A, E>(effect: Effect.Effect<A, E, QoeryClient.QoeryClient | NodeContext.NodeContext>) =>
-      Effect.runPromise(Effect.provide(effect, ClientLive))
+    const run = (n: number) => Effect.runPromise(Effect.provide(batch(n), ClientLive(n)))
 
     try {
       const startedAt = Date.now()
-      await run(batch(0))
+      await run(0)
       const heapAfterFirst = heapUsed()
       const heaps: Array<number> = []
       for (let n = 1; n < batches; n++) {
-        await run(batch(n))
+        await run(n)
         if (process.env.QOERY_SOAK_TRACE !== undefined) heaps.push(Math.round(heapUsed() / 2 ** 20))
       }
       if (heaps.length > 0) console.log(`heap per batch (MB): ${heaps.join(" ")}`)
@@ -156,13 +164,15 @@ describe("soak", () => {
       const growth = heapAfterLast - heapAfterFirst
       console.log(
         `soak: ${batches * batchSize} jobs in ${((Date.now() - startedAt) / 1000).toFixed(1)} s, ` +
-          `${stats.faultsInjected} faults injected, ${stats.requests.status} status and ${stats.requests.csv} CSV requests, ` +
+          `${stats.faultsInjected} faults injected, ${stats.requests.status} status and ${stats.requests.csv} CSV requests ` +
+          `(${stats.compressedResponses} answers compressed), ` +
           `heap ${(heapAfterFirst / 2 ** 20).toFixed(1)} MB after the first batch, ` +
           `${(heapAfterLast / 2 ** 20).toFixed(1)} MB after the last (gc ${typeof (globalThis as { gc?: unknown }).gc})`
       )
       assert.strictEqual(stats.jobsStarted, batches * batchSize)
       assert.isAbove(stats.faultsInjected, batches * batchSize * 0.1, "too few faults to mean anything")
       assert.strictEqual(stats.statusRequestsAfterTerminal, 0, "a status was requested after a terminal one")
+      assert.isAbove(stats.compressedResponses, stats.requests.status / 4, "the fetch batches got compressed answers")
       assert.deepStrictEqual(polledAfterTerminal, [], "the client polled a job after its terminal status")
       // Within noise: the emulator in this process keeps each job and its last status body (~3 KB), the
       // client nothing once a job has ended; a client keeping ~10 KB per job would cross this bound.

@@ -110,6 +110,8 @@ export interface Stats {
   readonly faultsInjected: number
   /** Jobs held now: an ended job is dropped `jobTtl` after it ended. */
   readonly jobsHeld: number
+  /** Responses whose body was sent compressed (see `compress`). */
+  readonly compressedResponses: number
 }
 
 /**

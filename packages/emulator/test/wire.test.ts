@@ -84,7 +84,7 @@ describe("compress", () => {
     layer(Emulator.layer({ jobDuration: 1_000, compress }))(`compress: ${compress}`, (it) => {
       it.effect("CSV and JSON bodies in the coding the request accepts, with a length that fits the wire bytes", () =>
         Effect.gen(function*() {
-          const { baseUrl, expectedCsv } = yield* Emulator.Emulator
+          const { baseUrl, expectedCsv, stats } = yield* Emulator.Emulator
           const id = yield* startJob(baseUrl, "climate change statistics")
           yield* TestClock.adjust(1_000)
           const csvUrl = `${baseUrl}/v0/datasets/${id}/csv?api_key=${key}`
@@ -133,6 +133,8 @@ describe("compress", () => {
           const plans = yield* get(`${baseUrl}/v0/plans`, { "accept-encoding": "gzip" })
           assert.strictEqual(plans.headers["content-encoding"], "gzip")
           assert.property(JSON.parse(decompress(plans)), "plans")
+          // 6 of the 9 cases compress, on 2 routes, then the 404 and the plans
+          assert.strictEqual((yield* stats).compressedResponses, 6 * 2 + 2)
         }))
 
       it.effect("fetch, which asks for gzip and undoes it, reads the same bytes", () =>

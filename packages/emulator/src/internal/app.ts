@@ -49,6 +49,7 @@ export interface Stats {
   readonly jobsStarted: number
   readonly faultsInjected: number
   readonly jobsHeld: number
+  readonly compressedResponses: number
 }
 
 export interface Instance {
@@ -477,6 +478,8 @@ const compressors: Record<Encoding, (bytes: Uint8Array) => Uint8Array> = {
 interface Wire {
   readonly compress: Compress
   readonly encoding: Encoding | undefined
+  /** Called for each body sent compressed. */
+  readonly compressed: () => void
 }
 
 /** The body bytes as sent and the headers that describe them (Content-Length aside). */
@@ -489,6 +492,7 @@ const encode = (
   if (wire.compress !== "off") headers["vary"] = "accept-encoding"
   if (wire.encoding === undefined || plain.length === 0) return { bytes: plain, headers }
   headers["content-encoding"] = wire.encoding
+  wire.compressed()
   return { bytes: compressors[wire.encoding](plain), headers }
 }
 
@@ -607,11 +611,15 @@ export const make = (config: Config): Instance => {
   let faultsInjected = 0
   const counters = new Map<string, Counter>()
   const duration = config.jobDurationMillis
-  const identity: Wire = { compress: "off", encoding: undefined }
+  let compressedResponses = 0
+  const compressed = () => {
+    compressedResponses++
+  }
+  const identity: Wire = { compress: "off", encoding: undefined, compressed }
   const wireOf = (request: HttpServerRequest.HttpServerRequest): Wire =>
     config.compress === "off"
       ? identity
-      : { compress: config.compress, encoding: negotiate(request.headers["accept-encoding"]) }
+      : { compress: config.compress, encoding: negotiate(request.headers["accept-encoding"]), compressed }
 
   const counter = (key: string, endpoint: Endpoint, now: number): Counter => {
     const id = `${key}\u0000${endpoint}`
@@ -869,7 +877,8 @@ export const make = (config: Config): Instance => {
     statusRequestsAfterTerminal,
     jobsStarted,
     faultsInjected,
-    jobsHeld: store.size()
+    jobsHeld: store.size(),
+    compressedResponses
   })
 
   const admin = (request: HttpServerRequest.HttpServerRequest, what: "faults" | "stats"): Effect.Effect<Outcome> => {
