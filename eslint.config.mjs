@@ -43,6 +43,19 @@ export default tseslint.config(
     rules: { "@effect/no-import-from-barrel-package": ["error", { packageNames: ["effect", "@effect/platform"] }] }
   },
   {
+    files: ["packages/emulator/src/**/*.ts"],
+    rules: {
+      "no-restricted-imports": ["error", {
+        paths: [{
+          name: "@effect-qoery/client",
+          message: "import the client's model by subpath (@effect-qoery/client/JobStatus, /Payloads, /JobId): " +
+            "the barrel loads the HTTP client, the watcher and the CSV module into the server"
+        }],
+        patterns: [{ group: ["@effect-qoery/*/internal/*"], message: "internal modules are private" }]
+      }]
+    }
+  },
+  {
     files: ["packages/client/src/**/*.ts"],
     rules: {
       "no-restricted-imports": ["error", {

@@ -20,6 +20,7 @@ import * as Schema from "effect/Schema"
 import * as Http from "node:http"
 import type * as Faults from "./Faults.js"
 import * as App from "./internal/app.js"
+import type { Config } from "./internal/config.js"
 
 /**
  * The API key the emulator accepts unless `apiKeys` says otherwise.
@@ -74,7 +75,12 @@ export interface Options {
   readonly admin?: boolean | undefined
   /** The seed of rate faults that give none; default 1. */
   readonly seed?: number | undefined
-  /** One line per request to stderr (method, path, status, time; never the key); default `false`. */
+  /**
+   * Log one line per request with `Effect.logInfo` (method, path, status,
+   * time and any fault; never the key), and internal errors with
+   * `Effect.logError`. Where they go is the logger's choice: provide one (the
+   * `qoery-emulator` command prints plain lines to stderr). Default `false`.
+   */
   readonly log?: boolean | undefined
   /**
    * Compress every body, as a CDN or a proxy in front of the service would,
@@ -180,7 +186,7 @@ export interface Handler extends Omit<Service, "baseUrl"> {
 const millis = (input: Duration.DurationInput | undefined, fallback: number) =>
   input === undefined ? fallback : Duration.toMillis(Duration.decode(input))
 
-const config = (options: Options): App.Config => {
+const config = (options: Options): Config => {
   const quota = options.quota ?? 10_000
   const jobDurationMillis = millis(options.jobDuration, 3_000)
   const pollingIntervalMillis = Math.round(millis(options.pollingInterval, 1_000))

@@ -7,14 +7,17 @@
  *                  [--admin] [--seed N] [--compress] [--quiet]
  *
  * Prints the base URL as the first line of stdout and one line per request
- * to stderr.
+ * to stderr (the emulator logs them with `Effect.logInfo`; this command
+ * installs the logger that prints them).
  *
  * @since 0.1.0
  */
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Logger from "effect/Logger"
 import { parseArgs } from "node:util"
 import * as DurationFlag from "./DurationFlag.js"
 import * as Emulator from "./Emulator.js"
@@ -115,10 +118,17 @@ const exit = (message: string, code: number) =>
     process.exit(code)
   })
 
+/** The request log: one plain line per message on stderr, after the time it was logged. */
+const stderrLogger = Logger.make(({ cause, date, message }) => {
+  const text = Array.isArray(message) ? message.map(String).join(" ") : String(message)
+  process.stderr.write(`${date.toISOString()} ${text}${Cause.isEmpty(cause) ? "" : ` ${Cause.pretty(cause)}`}\n`)
+})
+
 // NodeRuntime.runMain interrupts the program on SIGINT/SIGTERM, which closes the server, and exits 0.
 NodeRuntime.runMain(
   program.pipe(
     Effect.provide(Emulator.layer(options)),
+    Effect.provide(Logger.replace(Logger.defaultLogger, stderrLogger)),
     Effect.catchTags({
       PortInUse: (error) =>
         exit(`${error.message}; stop what listens there or choose another with --port (--port 0 picks a free one)`, 2),

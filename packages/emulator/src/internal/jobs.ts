@@ -5,6 +5,8 @@ import * as Dataset from "../Dataset.js"
 /** A job as stored: what its state is computed from. */
 export interface Job {
   readonly id: string
+  /** The epoch second the id names. */
+  readonly second: number
   readonly query: string
   readonly startedAt: number
   /** Epoch millis the job ends (`completed` or `error`). */
@@ -109,6 +111,23 @@ export const stateAt = (job: Job, now: number, duration: number): State => {
 export const endOf = (query: string, startedAt: number, duration: number): number =>
   startedAt + Math.floor((Dataset.willFail(query) ? boundaries.failure : 1) * Math.max(0, duration))
 
+/** A job that was never started, for the faults that answer about a job the emulator does not know. */
+export const placeholder = (now: number, duration: number): Job => {
+  const second = Date.UTC(2025, 10, 10, 15, 16, 28) / 1000
+  const query = "another query"
+  return {
+    id: JobId.fromDate(new Date(second * 1000)),
+    second,
+    query,
+    startedAt: now,
+    endsAt: endOf(query, now, duration),
+    terminalServed: false
+  }
+}
+
+/** The id of the job started the second after this one: another job, of a real date and time. */
+export const nextId = (job: Job): string => JobId.fromDate(new Date((job.second + 1) * 1000))
+
 /** The jobs of one emulator, and the ids they were given. */
 export interface Store {
   readonly start: (query: string, now: number) => Job
@@ -144,7 +163,7 @@ export const makeStore = (duration: number, ttl: number): Store => {
       const second = Math.max(Math.floor(now / 1000), lastSecond + 1)
       lastSecond = second
       const id = JobId.fromDate(new Date(second * 1000))
-      const job: Job = { id, query, startedAt: now, endsAt: endOf(query, now, duration), terminalServed: false }
+      const job: Job = { id, second, query, startedAt: now, endsAt: endOf(query, now, duration), terminalServed: false }
       jobs.set(id, job)
       return job
     },
