@@ -2,7 +2,6 @@
 import { Emulator } from "@effect-qoery/emulator"
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
-import type * as HttpServerError from "@effect/platform/HttpServerError"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -18,9 +17,13 @@ import * as Output from "../output.js"
 export const defaultJobDuration = Duration.seconds(20)
 
 /** Why the emulator could not listen, as a usage error: the port or the address is the user's choice. */
-const cannotListen = (error: HttpServerError.ServeError, args: { readonly port: number; readonly host: string }) => {
-  const code = Predicate.hasProperty(error.cause, "code") ? error.cause.code : undefined
+const cannotListen = (error: Emulator.StartError, args: { readonly port: number; readonly host: string }) => {
   const where = `${args.host}:${args.port}`
+  const code = error._tag === "PortInUse"
+    ? "EADDRINUSE"
+    : Predicate.hasProperty(error.cause, "code")
+    ? error.cause.code
+    : undefined
   return code === "EADDRINUSE"
     ? new UsageError({
       problem: `port ${args.port} is in use (${where})`,
