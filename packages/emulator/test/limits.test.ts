@@ -7,18 +7,17 @@ import { Emulator } from "@effect-qoery/emulator"
 import { assert, describe, it, layer } from "@effect/vitest"
 import { Effect, Exit, Layer, Option, TestClock } from "effect"
 import * as net from "node:net"
+import { call, json, key } from "../../../test/support/loopback.js"
 
-const key = Emulator.demoApiKey
-
-const call = (url: string, init: RequestInit = {}) =>
-  Effect.promise(async () => {
-    const response = await fetch(url, init)
-    const text = await response.text()
-    return { status: response.status, text, body: (text.startsWith("{") ? JSON.parse(text) : undefined) as any }
-  })
+/** An answer with its JSON body read, when it is JSON. */
+const get = (url: string, init: RequestInit = {}) =>
+  Effect.map(call(url, init), (answer) => ({
+    ...answer,
+    body: answer.text.startsWith("{") ? json(answer) : undefined
+  }))
 
 const start = (baseUrl: string, search: string) =>
-  call(`${baseUrl}/v0/datasets`, {
+  get(`${baseUrl}/v0/datasets`, {
     method: "POST",
     headers: { "x-api-key": key, "content-type": "application/json" },
     body: JSON.stringify({ search })
@@ -32,7 +31,7 @@ describe("search length", () => {
         assert.strictEqual(QoeryClient.maxSearchLength, 2_000)
         const longest = yield* start(baseUrl, "é".repeat(QoeryClient.maxSearchLength))
         assert.strictEqual(longest.status, 200)
-        const status = yield* call(`${baseUrl}/v0/datasets/${longest.body.job_id}?api_key=${key}`)
+        const status = yield* get(`${baseUrl}/v0/datasets/${longest.body.job_id}?api_key=${key}`)
         assert.strictEqual(status.body.query, "é".repeat(QoeryClient.maxSearchLength))
         const tooLong = yield* start(baseUrl, "x".repeat(QoeryClient.maxSearchLength + 1))
         assert.strictEqual(tooLong.status, 400)
@@ -41,7 +40,7 @@ describe("search length", () => {
           status: 400,
           details: "The search query must be at most 2000 characters; this one has 2001"
         })
-        const viaGet = yield* call(`${baseUrl}/v0/datasets?search=${"y".repeat(5_000)}&api_key=${key}`)
+        const viaGet = yield* get(`${baseUrl}/v0/datasets?search=${"y".repeat(5_000)}&api_key=${key}`)
         assert.strictEqual(viaGet.status, 400)
         assert.strictEqual(viaGet.body.error, "Search parameter is too long")
         assert.strictEqual((yield* stats).jobsStarted, 1, "no job for a search too long")
@@ -56,8 +55,8 @@ describe("jobTtl", () => {
         const { baseUrl, expectedCsv } = yield* Emulator.Emulator
         const done = yield* start(baseUrl, "kept for a minute")
         const failed = yield* start(baseUrl, "this one will fail")
-        const status = (id: string) => call(`${baseUrl}/v0/datasets/${id}?api_key=${key}`)
-        const csv = (id: string) => call(`${baseUrl}/v0/datasets/${id}/csv?api_key=${key}`)
+        const status = (id: string) => get(`${baseUrl}/v0/datasets/${id}?api_key=${key}`)
+        const csv = (id: string) => get(`${baseUrl}/v0/datasets/${id}/csv?api_key=${key}`)
         yield* TestClock.adjust(1_000)
         assert.strictEqual((yield* status(done.body.job_id)).body.status, "completed")
         // the failing job ended at half the duration: its minute is up first

@@ -11,11 +11,9 @@ import { type Config, maxBodyBytes, maxSearchLength } from "./config.js"
 import { apiInfo, healthBody, plansBody, rootBody } from "./fixtures.js"
 import { startedBody, statusBody } from "./jobBodies.js"
 import { type Job, nextId, placeholder, stateAt, type Store } from "./jobs.js"
-import type { Quota } from "./quota.js"
-import { endpointOf, resetDate } from "./quota.js"
+import { endpointOf, type Quota, resetDate } from "./quota.js"
 import { isJsonType, readBody } from "./requestBody.js"
 import * as Responses from "./responses.js"
-import { csvType, fail, type Headers, json, jsonType, type Outcome } from "./responses.js"
 import { type Counts, snapshot } from "./stats.js"
 
 // The answers of the API: what each route says, once the request is known to be for it.
@@ -41,9 +39,12 @@ export interface Handlers {
     params: URLSearchParams,
     now: number,
     delivers?: boolean
-  ) => Effect.Effect<Outcome>
+  ) => Effect.Effect<Responses.Outcome>
   /** `POST|DELETE /__admin/faults` and `GET /__admin/stats`. */
-  readonly admin: (request: HttpServerRequest.HttpServerRequest, what: "faults" | "stats") => Effect.Effect<Outcome>
+  readonly admin: (
+    request: HttpServerRequest.HttpServerRequest,
+    what: "faults" | "stats"
+  ) => Effect.Effect<Responses.Outcome>
   /** The status body of a job (or of a placeholder for an unknown id), under another job's id when `other`. */
   readonly statusOf: (id: string | undefined, now: number, other: boolean) => Record<string, unknown>
   /** The CSV a job serves once ended; `None` for an unknown or evicted id. */
@@ -55,13 +56,13 @@ const decodeAdmin = Schema.decodeUnknownEither(Schema.parseJson(Faults.AdminRequ
 export const make = ({ config, counts, injector, quota, store }: State): Handlers => {
   const duration = config.jobDurationMillis
 
-  const startJob = (search: unknown, now: number, headers: Headers): Outcome => {
+  const startJob = (search: unknown, now: number, headers: Responses.Headers): Responses.Outcome => {
     if (search === undefined || search === null) return Responses.missingSearch(headers)
     if (typeof search !== "string" || search.trim() === "") return Responses.invalidSearch(headers)
     if (search.length > maxSearchLength) return Responses.searchTooLong(search.length, headers)
     const job = store.start(search, now)
     counts.jobsStarted++
-    return json(200, startedBody(job.id, config.pollingIntervalMillis), headers)
+    return Responses.json(200, startedBody(job.id, config.pollingIntervalMillis), headers)
   }
 
   /** `POST /v0/datasets`: the search from a JSON body, else from the query. */
@@ -69,8 +70,8 @@ export const make = ({ config, counts, injector, quota, store }: State): Handler
     request: HttpServerRequest.HttpServerRequest,
     params: URLSearchParams,
     now: number,
-    headers: Headers
-  ): Effect.Effect<Outcome> => {
+    headers: Responses.Headers
+  ): Effect.Effect<Responses.Outcome> => {
     const fromQuery = params.get("search") ?? undefined
     const declared = Number(request.headers["content-length"] ?? "0")
     if (Number.isFinite(declared) && declared > maxBodyBytes) return Effect.succeed(Responses.tooLarge(headers))
@@ -79,7 +80,7 @@ export const make = ({ config, counts, injector, quota, store }: State): Handler
       const body = text.right
       if (body.trim() === "") return startJob(fromQuery, now, headers)
       if (!isJsonType(request.headers["content-type"])) {
-        return fail(
+        return Responses.fail(
           400,
           "Search parameter is required",
           "The body must be JSON (Content-Type: application/json)",
@@ -90,16 +91,16 @@ export const make = ({ config, counts, injector, quota, store }: State): Handler
       try {
         parsed = JSON.parse(body)
       } catch (e) {
-        return fail(400, "Invalid JSON body", e instanceof Error ? e.message : String(e), headers)
+        return Responses.fail(400, "Invalid JSON body", e instanceof Error ? e.message : String(e), headers)
       }
       if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
-        return fail(400, "Search parameter is required", "The body must be a JSON object", headers)
+        return Responses.fail(400, "Search parameter is required", "The body must be a JSON object", headers)
       }
       return startJob("search" in parsed ? (parsed as { search: unknown }).search : fromQuery, now, headers)
     })
   }
 
-  const status = (id: string, now: number, headers: Headers, delivers: boolean): Outcome => {
+  const status = (id: string, now: number, headers: Responses.Headers, delivers: boolean): Responses.Outcome => {
     const job = store.get(id, now)
     if (job === undefined) return Responses.jobNotFound(id, headers)
     const state = stateAt(job, now, duration)
@@ -112,10 +113,10 @@ export const make = ({ config, counts, injector, quota, store }: State): Handler
     if (job.cached === undefined || job.cached.key !== cacheKey) {
       job.cached = { key: cacheKey, body: JSON.stringify(statusBody(job, now, duration).body) }
     }
-    return { status: 200, body: job.cached.body, contentType: jsonType, headers }
+    return { status: 200, body: job.cached.body, contentType: Responses.jsonType, headers }
   }
 
-  const csv = (id: string, now: number, headers: Headers): Outcome => {
+  const csv = (id: string, now: number, headers: Responses.Headers): Responses.Outcome => {
     const job = store.get(id, now)
     if (job === undefined) return Responses.jobNotFound(id, headers)
     const state = stateAt(job, now, duration)
@@ -123,22 +124,22 @@ export const make = ({ config, counts, injector, quota, store }: State): Handler
     return {
       status: 200,
       body: Dataset.csv(job.query, state.rowsCollected),
-      contentType: csvType,
+      contentType: Responses.csvType,
       headers: { ...headers, "content-disposition": `attachment; filename="${job.id}.csv"` }
     }
   }
 
-  const usage = (key: string, now: number): Outcome => {
+  const usage = (key: string, now: number): Responses.Outcome => {
     const c = quota.counter(key, "/v0/usage", now)
     c.calls++
-    return json(200, quota.usage(key, now), quota.headers(c, now))
+    return Responses.json(200, quota.usage(key, now), quota.headers(c, now))
   }
 
   /** `GET /v0/usage`: by key, or without one by `uid`. */
-  const usageRoute = (key: string | undefined, params: URLSearchParams, now: number): Outcome => {
+  const usageRoute = (key: string | undefined, params: URLSearchParams, now: number): Responses.Outcome => {
     if (key !== undefined) return config.apiKeys.has(key) ? usage(key, now) : Responses.invalidKey()
     const uid = params.get("uid")
-    if (uid === null || uid === "") return fail(400, "Either uid or api_key is required")
+    if (uid === null || uid === "") return Responses.fail(400, "Either uid or api_key is required")
     const owner = [...config.apiKeys].find((k) => userIdOf(k) === uid)
     return owner === undefined ? Responses.invalidKey("Unknown user id") : usage(owner, now)
   }
@@ -146,11 +147,11 @@ export const make = ({ config, counts, injector, quota, store }: State): Handler
   const route: Handlers["route"] = (request, route, id, params, now, delivers = true) => {
     switch (route) {
       case "root":
-        return Effect.succeed(json(200, rootBody))
+        return Effect.succeed(Responses.json(200, rootBody))
       case "health":
-        return Effect.succeed(json(200, healthBody(now)))
+        return Effect.succeed(Responses.json(200, healthBody(now)))
       case "plans":
-        return Effect.succeed(json(200, plansBody))
+        return Effect.succeed(Responses.json(200, plansBody))
       default:
         break
     }
@@ -162,13 +163,13 @@ export const make = ({ config, counts, injector, quota, store }: State): Handler
     if (c.calls >= config.quota) return Effect.succeed(Responses.quotaExceeded(resetDate(now), quota.headers(c, now)))
     c.calls++
     const headers = quota.headers(c, now)
-    const counted = (outcome: Outcome) => {
+    const counted = (outcome: Responses.Outcome) => {
       if (outcome.status >= 400) c.errors++
       return outcome
     }
     switch (route) {
       case "info":
-        return Effect.succeed(json(200, apiInfo, headers))
+        return Effect.succeed(Responses.json(200, apiInfo, headers))
       case "status":
         return Effect.succeed(counted(status(id!, now, headers, delivers)))
       case "csv":
@@ -181,21 +182,21 @@ export const make = ({ config, counts, injector, quota, store }: State): Handler
   }
 
   const admin: Handlers["admin"] = (request, what) => {
-    if (what === "stats") return Effect.succeed(json(200, snapshot(counts, store.size())))
+    if (what === "stats") return Effect.succeed(Responses.json(200, snapshot(counts, store.size())))
     if (request.method === "DELETE") {
       injector.clear()
-      return Effect.succeed(json(200, { cleared: true }))
+      return Effect.succeed(Responses.json(200, { cleared: true }))
     }
     return Effect.map(readBody(request), (text) => {
-      if (Either.isLeft(text)) return fail(413, "Request body too large")
+      if (Either.isLeft(text)) return Responses.fail(413, "Request body too large")
       const decoded = decodeAdmin(text.right)
       if (Either.isLeft(decoded)) {
         const issues = ParseResult.ArrayFormatter.formatErrorSync(decoded.left)
           .map((issue) => `${issue.path.join(".") || "body"}: ${issue.message}`)
-        return fail(400, "Invalid fault plan", [...new Set(issues)].slice(0, 5).join("; "))
+        return Responses.fail(400, "Invalid fault plan", [...new Set(issues)].slice(0, 5).join("; "))
       }
       injector.set(decoded.right.route, decoded.right.plan ?? undefined)
-      return json(200, { route: decoded.right.route, plan: decoded.right.plan })
+      return Responses.json(200, { route: decoded.right.route, plan: decoded.right.plan })
     })
   }
 
