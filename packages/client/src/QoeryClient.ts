@@ -17,7 +17,6 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
-import * as Tracer from "effect/Tracer"
 import * as ResponsesModule from "./internal/responses.js"
 import * as Timeout from "./internal/timeout.js"
 import * as JobId from "./JobId.js"
@@ -108,6 +107,20 @@ export interface Service {
  * @category tags
  */
 export class QoeryClient extends Context.Tag("@effect-qoery/client/QoeryClient")<QoeryClient, Service>() {}
+
+/**
+ * Whether `getStatus` opens a `QoeryClient.getStatus` span of its own
+ * (default `true`). A caller that already runs each call in a span for the
+ * same job sets it to `false` there: the watcher does, inside its
+ * `JobWatcher.poll` span, which carries the job id, the poll and the attempt;
+ * a second span around the same request would tell nothing more.
+ *
+ * @since 0.1.0
+ * @category references
+ */
+export class StatusSpan extends Context.Reference<StatusSpan>()("@effect-qoery/client/QoeryClient/StatusSpan", {
+  defaultValue: (): boolean => true
+}) {}
 
 const isLoopback = (hostname: string) =>
   hostname === "localhost" || hostname === "[::1]" || hostname === "::1" || /^127\.\d+\.\d+\.\d+$/.test(hostname)
@@ -240,8 +253,7 @@ export const make = (options: Options = {}): Effect.Effect<Service, QoeryError.I
     // Redirects are not followed: fetch would carry the x-api-key header to wherever they point.
     const requestInit = yield* Effect.serviceOption(FetchHttpClient.RequestInit)
     const init: globalThis.RequestInit = { ...Option.getOrElse(requestInit, () => ({})), redirect: "manual" }
-    const base = yield* HttpClient.HttpClient
-    const absolute = options.httpSpans === true ? base : base.pipe(HttpClient.withTracerDisabledWhen(() => true))
+    const absolute = yield* HttpClient.HttpClient
     const client = absolute.pipe(HttpClient.mapRequest((request) => HttpClientRequest.prependUrl(request, origin)))
 
     const noKey = new QoeryError.InvalidInput({
@@ -260,23 +272,37 @@ export const make = (options: Options = {}): Effect.Effect<Service, QoeryError.I
       })
 
     const send = (request: HttpClientRequest.HttpClientRequest) =>
-      client.execute(HttpClientRequest.acceptJson(request)).pipe(
-        Effect.mapError(Responses.fromHttpClientError),
-        Effect.provideService(FetchHttpClient.RequestInit, init)
-      )
+      Effect.mapError(client.execute(HttpClientRequest.acceptJson(request)), Responses.fromHttpClientError)
 
     /** As `send`, for a request that has its absolute URL and its headers. */
     const sendAbsolute = (request: HttpClientRequest.HttpClientRequest) =>
-      absolute.execute(request).pipe(
-        Effect.mapError(Responses.fromHttpClientError),
-        Effect.provideService(FetchHttpClient.RequestInit, init)
-      )
+      Effect.mapError(absolute.execute(request), Responses.fromHttpClientError)
+
+    // Every request runs in a fiber of its own (Timeout.isolated) that the timeout interrupts, with fetch's
+    // RequestInit (no redirects) and, unless `httpSpans`, no span of the HttpClient's own: set in that fiber,
+    // they need no restoring, where `Effect.provideService` and `Effect.locally` cost a scope per call.
+    const withInit = (context: Context.Context<never>) => Context.add(context, FetchHttpClient.RequestInit, init)
+    const noHttpSpan = options.httpSpans === true
+      ? undefined
+      : [[HttpClient.currentTracerDisabledWhen, () => true] as const]
+    const within = <A>(
+      effect: Effect.Effect<A, QoeryError.QoeryError>,
+      request: { readonly method: string; readonly url: string },
+      span?: import("effect/Tracer").Span
+    ) =>
+      Timeout.isolated(effect, {
+        timeout,
+        onTimeout: timedOut(request),
+        context: withInit,
+        refs: noHttpSpan,
+        span
+      })
 
     /** Sends a request and handles its response, all within the timeout. */
     const call = <A>(
       request: HttpClientRequest.HttpClientRequest,
       handle: (response: HttpClientResponse.HttpClientResponse) => Effect.Effect<A, QoeryError.QoeryError>
-    ) => Timeout.timeoutFail(Effect.flatMap(send(request), handle), timeout, timedOut(request))
+    ) => within(Effect.flatMap(send(request), handle), request)
 
     const span = (name: string, attributes: Record<string, unknown> = {}) =>
       Effect.withSpan(`QoeryClient.${name}`, { attributes, captureStackTrace: false })
@@ -320,45 +346,37 @@ export const make = (options: Options = {}): Effect.Effect<Service, QoeryError.I
         "5xx": Responses.serverError,
         orElse: (r) => Responses.unexpected(r, "200, 401, 404, 429, 500")
       })
+    const checkId = (id: JobId.JobId) => (status: JobStatus): Effect.Effect<JobStatus, QoeryError.QoeryError> =>
+      status.jobId === id ? Effect.succeed(status) : Effect.fail(
+        new QoeryError.ResponseError({
+          status: 200,
+          description: `asked for job ${id}, got the status of job ${status.jobId}`
+        })
+      )
+    const statusSpanOptions = { captureStackTrace: false } as const
     const getStatus = (jobId: string) =>
-      Effect.suspend((): Effect.Effect<JobStatus, QoeryError.QoeryError> => {
+      Effect.withFiberRuntime((fiber): Effect.Effect<JobStatus, QoeryError.QoeryError> => {
         const valid = validateJobId(jobId)
-        if (Either.isLeft(valid)) return Effect.fail(valid.left)
-        if (apiKey === undefined) return Effect.fail(noKey)
+        const own = Context.get(fiber.currentContext, StatusSpan)
+        const fail = (error: QoeryError.QoeryError) =>
+          own ? Effect.fail(error).pipe(span("getStatus", { "qoery.job_id": jobId })) : Effect.fail(error)
+        if (Either.isLeft(valid)) return fail(valid.left)
+        if (apiKey === undefined) return fail(noKey)
         const id = valid.right
         const path = `/v0/datasets/${id}`
         const request = HttpClientRequest.setUrl(statusTemplate, origin + path)
+        const effect = Effect.flatMap(Effect.flatMap(sendAbsolute(request), handleStatus(id)), checkId(id))
+        const target = { method: "GET", url: path }
+        if (!own) return within(effect, target)
+        // Its own span, opened here and ended by `within` with the call: cheaper than `Effect.withSpan`.
         return Effect.flatMap(
-          Timeout.timeoutFail(
-            Effect.flatMap(sendAbsolute(request), handleStatus(id)),
-            timeout,
-            timedOut({ method: "GET", url: path })
-          ),
-          (status) =>
-            status.jobId === id ? Effect.succeed(status) : Effect.fail(
-              new QoeryError.ResponseError({
-                status: 200,
-                description: `asked for job ${id}, got the status of job ${status.jobId}`
-              })
-            )
+          Effect.makeSpan("QoeryClient.getStatus", {
+            ...statusSpanOptions,
+            attributes: { "qoery.job_id": jobId }
+          }),
+          (span) => within(effect, target, span)
         )
-      }).pipe((effect) => statusSpan(effect, jobId))
-
-    /**
-     * `getStatus` in its span; inside the `JobWatcher.poll` span of the same
-     * job, that span is the call's: it has the job id, the poll and the
-     * attempt, and a second one around the same request would tell nothing
-     * more (and cost as much as the rest of the client's work on a poll).
-     */
-    const statusSpan = <A, E>(effect: Effect.Effect<A, E>, jobId: string) =>
-      Effect.flatMap(
-        Effect.serviceOption(Tracer.ParentSpan),
-        (parent) =>
-          Option.isSome(parent) && parent.value._tag === "Span" && parent.value.name === "JobWatcher.poll" &&
-            parent.value.attributes.get("qoery.job_id") === jobId
-            ? effect
-            : span("getStatus", { "qoery.job_id": jobId })(effect)
-      )
+      })
 
     const notFound = (response: HttpClientResponse.HttpClientResponse, jobId: string) =>
       Effect.flatMap(
@@ -387,9 +405,7 @@ export const make = (options: Options = {}): Effect.Effect<Service, QoeryError.I
         Effect.gen(function*() {
           const id = yield* validateJobId(jobId)
           const request = yield* authed(HttpClientRequest.get(`/v0/datasets/${id}/csv`))
-          const response = yield* send(HttpClientRequest.setHeader(request, "accept", "text/csv")).pipe(
-            Effect.timeoutFail({ duration: timeout, onTimeout: timedOut(request) })
-          )
+          const response = yield* within(send(HttpClientRequest.setHeader(request, "accept", "text/csv")), request)
           if (response.status === 200) {
             // A JSON answer where the spec promises text/csv would parse as a CSV of one odd header line and no rows.
             const contentType = (response.headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase()
@@ -401,7 +417,7 @@ export const make = (options: Options = {}): Effect.Effect<Service, QoeryError.I
             }
             return body(response, request)
           }
-          return yield* Effect.timeoutFail(
+          return yield* within(
             HttpClientResponse.matchStatus(response, {
               401: Responses.unauthorized,
               404: (r) => csvNotFound(r, id),
@@ -409,7 +425,7 @@ export const make = (options: Options = {}): Effect.Effect<Service, QoeryError.I
               "5xx": Responses.serverError,
               orElse: (r) => Responses.unexpected(r, "200, 401, 404, 429, 500")
             }),
-            { duration: timeout, onTimeout: timedOut(request) }
+            request
           )
         }).pipe(span("downloadCsv", { "qoery.job_id": jobId }))
       )

@@ -1,4 +1,5 @@
 import { JobStatus, QoeryClient, QoeryError } from "@effect-qoery/client"
+import * as UndiciHttpClient from "@effect-qoery/client/UndiciHttpClient"
 import { FetchHttpClient } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
@@ -66,7 +67,8 @@ const serve = (h: Handler) => {
 
 const clients = {
   undici: NodeHttpClient.layerUndici,
-  fetch: FetchHttpClient.layer
+  fetch: FetchHttpClient.layer,
+  UndiciHttpClient: UndiciHttpClient.layer
 }
 
 const withClient = <A, E>(

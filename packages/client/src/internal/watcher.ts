@@ -21,6 +21,7 @@
  */
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -33,14 +34,16 @@ import * as ScheduleIntervals from "effect/ScheduleIntervals"
 import * as Stream from "effect/Stream"
 import * as JobStatus from "../JobStatus.js"
 import { WatchTimeout } from "../JobWatcher.js"
-import type * as QoeryClient from "../QoeryClient.js"
+import * as QoeryClient from "../QoeryClient.js"
 import * as QoeryError from "../QoeryError.js"
 import * as Retry from "./retry.js"
+import * as Timeout from "./timeout.js"
 import type { Config } from "./watcherOptions.js"
 
 type WatchError = QoeryError.QoeryError | WatchTimeout
 
 const endOfStream = Effect.fail(Option.none())
+const withoutStatusSpan = (context: Context.Context<never>) => Context.add(context, QoeryClient.StatusSpan, false)
 const nothing: Effect.Effect<undefined> = Effect.succeed(undefined)
 
 /** The delay a schedule asks for after `input`, stepped at `now`; `undefined` when the schedule is done. */
@@ -158,20 +161,29 @@ export class Poller {
     })
   }
 
-  /** One request, in its own span, bounded by the deadline when there is one. */
+  /**
+   * One request, in its own `JobWatcher.poll` span (inside which `getStatus`
+   * opens none: `QoeryClient.StatusSpan`), bounded by the deadline when there
+   * is one. Span, context and deadline come with the request's own fiber
+   * (`Timeout.isolated`), the cheapest way to have all three.
+   */
   private request(now: number): Effect.Effect<JobStatus.JobStatus, WatchError> {
-    const request = Effect.withSpan(this.client.getStatus(this.jobId), "JobWatcher.poll", {
-      attributes: { "qoery.job_id": this.jobId, "qoery.poll": this.polls + 1, "qoery.attempt": this.failures + 1 },
-      captureStackTrace: false
-    })
     const timeout = this.config.timeout
-    if (timeout === undefined) return request
-    const remaining = this.start + timeout - now
-    if (remaining <= 0) return Effect.fail(this.timeoutError(timeout))
-    return Effect.timeoutFail(request, {
-      duration: Duration.millis(remaining),
-      onTimeout: () => this.timeoutError(timeout)
-    })
+    const remaining = timeout === undefined ? undefined : this.start + timeout - now
+    if (remaining !== undefined && remaining <= 0) return Effect.fail(this.timeoutError(timeout!))
+    return Effect.flatMap(
+      Effect.makeSpan("JobWatcher.poll", {
+        attributes: { "qoery.job_id": this.jobId, "qoery.poll": this.polls + 1, "qoery.attempt": this.failures + 1 },
+        captureStackTrace: false
+      }),
+      (span) =>
+        Timeout.isolated(this.client.getStatus(this.jobId), {
+          span,
+          context: withoutStatusSpan,
+          timeout: remaining === undefined ? undefined : Duration.millis(remaining),
+          onTimeout: () => this.timeoutError(timeout!)
+        })
+    )
   }
 
   /** Records a status; gives it when it is to be emitted (it changed, or every poll is emitted, or it is the last). */

@@ -1,0 +1,63 @@
+/**
+ * One transport's poll loop alone, to be profiled:
+ *
+ *   node --cpu-prof --cpu-prof-dir=prof --conditions=source --import tsx test/bench/profile.ts undici 5000
+ *   node --conditions=source --import tsx test/bench/profileSummary.ts prof/<file>.cpuprofile
+ *
+ * The transport is `floor` (node:http keep-alive + JSON.parse), `undici`
+ * (the client's own undici HttpClient), `platform-undici`
+ * (`NodeHttpClient.layerUndici`) or `fetch` (`FetchHttpClient`).
+ */
+import { JobWatcher, QoeryClient } from "@effect-qoery/client"
+import * as UndiciHttpClient from "@effect-qoery/client/UndiciHttpClient"
+import { FetchHttpClient, type HttpClient } from "@effect/platform"
+import { NodeHttpClient } from "@effect/platform-node"
+import { Effect, Layer, Schedule, Stream } from "effect"
+import * as http from "node:http"
+import { apiKey, startEmulator } from "./emulatorProcess.js"
+
+const transport = process.argv[2] ?? "undici"
+const polls = Number(process.argv[3] ?? 5000)
+const transports: Record<string, Layer.Layer<HttpClient.HttpClient>> = {
+  undici: UndiciHttpClient.layer,
+  "platform-undici": NodeHttpClient.layerUndici,
+  fetch: FetchHttpClient.layer
+}
+
+const emulator = await startEmulator({ jobDuration: "2h" })
+try {
+  const layer = (t: Layer.Layer<HttpClient.HttpClient>) =>
+    QoeryClient.layer({ apiKey, baseUrl: emulator.baseUrl }).pipe(Layer.provide(t))
+  const jobId = await Effect.runPromise(
+    Effect.flatMap(QoeryClient.QoeryClient, (c) => c.startJob("profile poll")).pipe(
+      Effect.provide(layer(FetchHttpClient.layer))
+    )
+  ).then((s) => s.jobId)
+  const before = process.cpuUsage()
+  if (transport === "floor") {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 })
+    for (let i = 0; i < polls; i++) {
+      await new Promise<void>((resolve, reject) => {
+        http.get(`${emulator.baseUrl}/v0/datasets/${jobId}`, { agent, headers: { "x-api-key": apiKey } }, (res) => {
+          let text = ""
+          res.setEncoding("utf8")
+          res.on("data", (chunk) => text += chunk)
+          res.on("end", () => resolve(JSON.parse(text)))
+        }).on("error", reject)
+      })
+    }
+    agent.destroy()
+  } else {
+    await Effect.runPromise(
+      JobWatcher.watch(jobId, { schedule: Schedule.forever, emit: "every" }).pipe(
+        Stream.take(polls),
+        Stream.runDrain,
+        Effect.provide(layer(transports[transport]!))
+      )
+    )
+  }
+  const used = process.cpuUsage(before)
+  process.stderr.write(`${transport}: ${((used.user + used.system) / polls).toFixed(0)} us of CPU a poll\n`)
+} finally {
+  await emulator.stop()
+}
