@@ -82,7 +82,9 @@ describe("soak", () => {
               })
           }))
         ).pipe(Layer.provide(clientLayer(
-          { baseUrl: emulator.baseUrl, apiKey: Emulator.demoApiKey, timeout: 2_000 },
+          // Generous: on a loaded machine the first requests of a batch take seconds, and no fault here needs
+          // the timeout to fire (stalls are 50 ms, delays 100 ms, drops fail at once).
+          { baseUrl: emulator.baseUrl, apiKey: Emulator.demoApiKey, timeout: 10_000 },
           n % 2 === 0 ? NodeHttpClient.layerUndici : FetchHttpClient.layer
         ))),
         NodeContext.layer
