@@ -547,15 +547,24 @@ export const layer = (
 ): Layer.Layer<QoeryClient, QoeryError.InvalidInput, HttpClient.HttpClient> => Layer.effect(QoeryClient, make(options))
 
 /**
- * Reads `QOERY_API_KEY` (as `Redacted`, optional) and `QOERY_BASE_URL`
- * (default `https://api.qoery.com`) from the `ConfigProvider`.
+ * The connection as the environment gives it, the one place it is read (the
+ * layer, the Promise API and the CLI use it): `QOERY_API_KEY` as `Redacted`,
+ * absent when unset or blank, and `QOERY_BASE_URL`, `https://api.qoery.com`
+ * when unset or blank. Read from the `ConfigProvider`, so a test provides it.
  *
  * @since 0.1.0
  * @category config
  */
-export const config: Config.Config<Options> = Config.all({
-  apiKey: Config.option(Config.redacted("QOERY_API_KEY")).pipe(Config.map(Option.getOrUndefined)),
-  baseUrl: Config.string("QOERY_BASE_URL").pipe(Config.withDefault(defaultBaseUrl))
+export const config: Config.Config<{
+  readonly apiKey: Redacted.Redacted | undefined
+  readonly baseUrl: string
+}> = Config.all({
+  apiKey: Config.option(Config.redacted("QOERY_API_KEY")).pipe(
+    Config.map((key) => Option.isSome(key) && Redacted.value(key.value).trim() !== "" ? key.value : undefined)
+  ),
+  baseUrl: Config.option(Config.string("QOERY_BASE_URL")).pipe(
+    Config.map((url) => Option.isSome(url) && url.value.trim() !== "" ? url.value : defaultBaseUrl)
+  )
 })
 
 /**
