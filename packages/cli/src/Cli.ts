@@ -11,6 +11,7 @@ import type * as Path from "@effect/platform/Path"
 import type * as Terminal from "@effect/platform/Terminal"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
+import * as Batch from "./internal/commands/batch.js"
 import * as Csv from "./internal/commands/csv.js"
 import * as EmulatorCommand from "./internal/commands/emulator.js"
 import * as Health from "./internal/commands/health.js"
@@ -58,7 +59,8 @@ export const subcommands = [
   Plans.command,
   Health.command,
   EmulatorCommand.command,
-  Resume.command
+  Resume.command,
+  Batch.command
 ] as const
 
 /**

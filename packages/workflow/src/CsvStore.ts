@@ -91,7 +91,8 @@ export const fileName = (job: Job): string => {
 /**
  * Stores each CSV as a file in `directory` (created when missing), named by
  * `fileName`, through `DatasetCsv.writeFile`: downloaded to a temporary file,
- * parsed and checked, then renamed, so a file is whole or absent.
+ * parsed and checked, then renamed, so a file is whole or absent. The
+ * temporary file a killed process left for the same job is removed first.
  *
  * @since 0.1.0
  * @category constructors
@@ -106,8 +107,17 @@ export const makeDirectory = (
     const root = paths.resolve(directory)
     return CsvStore.of({
       store: (job) => {
-        const location = paths.join(root, fileName(job))
+        const name = fileName(job)
+        const location = paths.join(root, name)
+        // A process killed while writing leaves its temporary file (`.<name>.<random>.part`); the next store of
+        // the same job removes it.
+        const leftovers = fs.readDirectory(root).pipe(
+          Effect.map((entries) => entries.filter((e) => e.startsWith(`.${name}.`) && e.endsWith(".part"))),
+          Effect.flatMap((stale) => Effect.forEach(stale, (e) => Effect.ignore(fs.remove(paths.join(root, e))))),
+          Effect.ignore
+        )
         return fs.makeDirectory(root, { recursive: true }).pipe(
+          Effect.zipRight(leftovers),
           Effect.zipRight(DatasetCsv.writeFile(job.jobId, location)),
           Effect.map((written) => new StoredCsv({ location, bytes: written.bytes, rows: written.rows })),
           Effect.mapError((error) => new StoreError({ location, description: error.message })),

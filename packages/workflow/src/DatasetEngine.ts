@@ -71,6 +71,27 @@ export const layerSingleRunner: Layer.Layer<
 )
 
 /**
+ * An engine on the same storage as `layerSingleRunner` that runs no
+ * workflows: it submits them (and reads their results) for a runner to do,
+ * now or when one starts.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerSubmitter: Layer.Layer<
+  WorkflowEngine.WorkflowEngine | Sharding.Sharding | MessageStorage.MessageStorage,
+  never,
+  SqlClient.SqlClient
+> = ClusterWorkflowEngine.layer.pipe(
+  Layer.provideMerge(Sharding.layer),
+  Layer.provide(Runners.layerNoop),
+  Layer.provideMerge(Layer.orDie(SqlMessageStorage.layer)),
+  Layer.provide([RunnerStorage.layerMemory, RunnerHealth.layerNoop]),
+  // Without an address, a process owns no shards.
+  Layer.provide(baseConfig({ runnerAddress: Option.none() }))
+)
+
+/**
  * The durable engine of one process on a SQLite file (created when missing):
  * nothing to set up. Only one process may use a file at a time.
  *
