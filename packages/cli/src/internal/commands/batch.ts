@@ -100,15 +100,16 @@ const checkOut = (dir: string) =>
     : Effect.succeed(path.resolve(dir))
 
 /** Postgres that does not answer: said on stderr, exit 3. */
-const explainDatabase = (output: Output.Output) => <A, E, R>(effect: Effect.Effect<A, E | BatchDatabase.Unreachable, R>) =>
-  Effect.catchIf(effect, BatchDatabase.isUnreachable, (error) =>
-    Effect.zipRight(
+const explainDatabase =
+  (output: Output.Output) => <A, E, R>(effect: Effect.Effect<A, E | BatchDatabase.Unreachable, R>) =>
+    Effect.catchIf(effect, BatchDatabase.isUnreachable, (error) =>
       Effect.zipRight(
-        output.message(`error: ${error.message}`),
-        output.message("  Check that the server runs and that the URL (host, port, user, database) is right.")
-      ),
-      Effect.fail(new Reported({ code: ExitCode.Api }))
-    ))
+        Effect.zipRight(
+          output.message(`error: ${error.message}`),
+          output.message("  Check that the server runs and that the URL (host, port, user, database) is right.")
+        ),
+        Effect.fail(new Reported({ code: ExitCode.Api }))
+      ))
 
 /** Cluster logs go to stderr, warnings and up only, so stdout stays the command's. */
 const quietLogs = Layer.mergeAll(
