@@ -24,8 +24,8 @@ export type Database =
   | { readonly _tag: "Sqlite"; readonly filename: string }
   | { readonly _tag: "Postgres"; readonly url: Redacted.Redacted; readonly shown: string }
 
-/** The SQLite file used when `--db` is not given. */
-export const defaultFile = (env: NodeJS.ProcessEnv = process.env) => path.join(Journal.stateDir(env), "batch.db")
+/** The SQLite file used when `--db` is not given: `batch.db` in the state folder. */
+export const defaultFile = Effect.map(Journal.stateDir, (dir) => path.join(dir, "batch.db"))
 
 /** The table `qoery batch` keeps its jobs in; a database that has tables but not this one is not ours. */
 export const ledgerTable = "qoery_batch_jobs"
@@ -42,8 +42,8 @@ const redactUrl = (url: URL) =>
   `${url.protocol}//${url.username === "" ? "" : `${url.username}@`}${url.host}${url.pathname}`
 
 /** Reads `--db`: a `postgres://` (or `postgresql://`) URL, a `file:` URL, or a file path; any other URL is refused. */
-export const parse = (input: string | undefined): Either.Either<Database, UsageError> => {
-  if (input === undefined) return Either.right({ _tag: "Sqlite", filename: defaultFile() })
+export const parse = (input: string | undefined, defaultFilename: string): Either.Either<Database, UsageError> => {
+  if (input === undefined) return Either.right({ _tag: "Sqlite", filename: defaultFilename })
   const text = input.trim()
   if (text === "") return Either.left(usage("--db is empty"))
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(text)?.[1]?.toLowerCase()

@@ -58,7 +58,14 @@ const concurrency = Options.integer("concurrency").pipe(
 const usage = (problem: string, hint: string) => new UsageError({ problem, hint })
 
 const parseDatabase = (input: Option.Option<string>) =>
-  Either.match(BatchDatabase.parse(Option.getOrUndefined(input)), { onLeft: Effect.fail, onRight: Effect.succeed })
+  Effect.flatMap(
+    BatchDatabase.defaultFile,
+    (file) =>
+      Either.match(BatchDatabase.parse(Option.getOrUndefined(input), file), {
+        onLeft: Effect.fail,
+        onRight: Effect.succeed
+      })
+  )
 
 const readSearches = (args: ReadonlyArray<string>, from: Option.Option<string>) =>
   Effect.gen(function*() {
