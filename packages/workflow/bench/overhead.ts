@@ -21,7 +21,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 
 const jobs = Number(process.argv[2] ?? 1000)
-const concurrency = 100
+const concurrency = 32
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "qoery-overhead-"))
 
 const measure = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
@@ -50,7 +50,7 @@ const program = Effect.gen(function*() {
   const emulator = yield* Emulator.Emulator
   const client = Layer.effect(
     QoeryClient.QoeryClient,
-    QoeryClient.make({ baseUrl: emulator.baseUrl, apiKey: Emulator.demoApiKey })
+    QoeryClient.make({ baseUrl: emulator.baseUrl, apiKey: Emulator.demoApiKey, timeout: "2 minutes" })
   ).pipe(Layer.provide(NodeHttpClient.layerUndici), Layer.orDie)
   const searches = (tag: string) => Array.from({ length: jobs }, (_, i) => `${tag} overhead ${i}`)
   const watch: JobWatcher.WatchOptions = { pollingInterval: "100 millis", minInterval: "1 milli" }
