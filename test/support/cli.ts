@@ -108,9 +108,14 @@ export interface Child {
   readonly kill: (signal: NodeJS.Signals) => void
 }
 
-/** Starts `qoery <args>`. */
-export const start = (args: ReadonlyArray<string>, env: Record<string, string | undefined> = {}): Child => {
+/** Starts `qoery <args>`; `closeStdout`: the reader of its stdout goes away at once (`qoery ... | head -0`). */
+export const start = (
+  args: ReadonlyArray<string>,
+  env: Record<string, string | undefined> = {},
+  options: { readonly closeStdout?: boolean } = {}
+): Child => {
   const child = spawn(process.execPath, [...nodeArgs, ...args], { cwd: root, env: childEnv(env) })
+  if (options.closeStdout === true) child.stdout.destroy()
   let stdout = ""
   let stderr = ""
   const waiters: Array<() => void> = []

@@ -82,6 +82,8 @@ export const make = (streams: { readonly stdout: Writable; readonly stderr: Writ
     }
   })
 
+const ignore = () => {}
+
 /**
  * This process's stdout and stderr. A reader that goes away (`qoery csv JOB |
  * head -2`) makes Node emit `EPIPE` on the stream; the listeners here take it,
@@ -90,9 +92,8 @@ export const make = (streams: { readonly stdout: Writable; readonly stderr: Writ
 export const layerNode: Layer.Layer<Stdio> = Layer.effect(
   Stdio,
   Effect.suspend(() => {
-    for (const stream of [process.stdout, process.stderr]) {
-      if (stream.listenerCount("error") === 0) stream.on("error", () => {})
-    }
+    // Always ours, even when another listener is there: a pipe's listener rethrows when it is the last one.
+    for (const stream of [process.stdout, process.stderr]) stream.on("error", ignore)
     return make({ stdout: process.stdout, stderr: process.stderr })
   }).pipe(Effect.orDie)
 )
