@@ -37,9 +37,15 @@ export const json = Options.boolean("json").pipe(
   Options.withDescription("Write each status as one NDJSON line in the API's wire format on stdout, and nothing else.")
 )
 
+/** The shortest `--interval`: a user's interval is used as given, down to this floor. */
+export const minInterval = Duration.millis(100)
+
 /** `--interval` */
-export const interval = duration("interval", "Time between two polls, e.g. 2s (default: what the server suggests).")
-  .pipe(Options.optional)
+export const interval = duration(
+  "interval",
+  "Time between two polls, e.g. 2s, used as given (at least 100ms; default: what the server suggests).",
+  minInterval
+).pipe(Options.optional)
 
 /** `--timeout` */
 export const timeout = duration("timeout", "Give up (exit 4) when the job has not ended after this long, e.g. 10m.")

@@ -14,11 +14,16 @@ import * as Output from "./output.js"
 /** A job's end: completed with its CSV, or failed. */
 export type Ended = JobStatus.Completed | JobStatus.Failed
 
-/** The watcher's options for the flags. An explicit `--interval` wins over the server's hint. */
+/**
+ * The watcher's options for the flags. An explicit `--interval` is used as
+ * given: `run` would take the server's hint instead, and clamp a hint to
+ * 250 ms..60 s, so the interval is passed as the hint too, with the clamp
+ * narrowed to that one value. (The flag itself has a floor of 100 ms.)
+ */
 export const watchOptions = (flags: Flags.Watch, progress: Output.Progress): JobWatcher.WatchOptions => ({
   ...Option.match(flags.interval, {
     onNone: () => ({}),
-    onSome: (interval) => ({ interval, pollingInterval: interval })
+    onSome: (interval) => ({ interval, pollingInterval: interval, minInterval: interval, maxInterval: interval })
   }),
   ...Option.match(flags.timeout, { onNone: () => ({}), onSome: (timeout) => ({ timeout }) }),
   onRetry: (info) => progress.retry(info)
