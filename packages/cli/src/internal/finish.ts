@@ -3,11 +3,14 @@
  * were told to and say so, or fail with `JobFailed`; and record the end in
  * the journal.
  */
+import type { JobStatus } from "@effect-qoery/client"
 import { JobWatcher } from "@effect-qoery/client"
 import * as Path from "@effect/platform/Path"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Predicate from "effect/Predicate"
+import * as Schedule from "effect/Schedule"
 import * as CsvFile from "./csvFile.js"
 import * as Durations from "./duration.js"
 import type { Ended } from "./follow.js"
@@ -33,6 +36,27 @@ export const journalEnded = (output: Output.Output, fields: Parameters<typeof Jo
     )
   )
 
+/**
+ * How long a completed job's CSV may answer "not ready" (a server that
+ * publishes the file a moment after the status): retried every half second,
+ * ten times, about five seconds.
+ */
+export const csvGrace = Schedule.spaced("500 millis").pipe(Schedule.intersect(Schedule.recurs(10)))
+
+/**
+ * The CSV of a completed job, retried while it is not ready for the grace;
+ * a job that completed with no rows then gets a CSV of the header alone.
+ */
+export const saveCompleted = (status: JobStatus.Completed, out: string) =>
+  CsvFile.write(status.jobId, out).pipe(
+    Effect.retry({ schedule: csvGrace, while: (error) => Predicate.isTagged(error, "CsvNotReady") }),
+    Effect.catchTag("CsvNotReady", (error) =>
+      Effect.if(status.progress.rowsCollected === 0, {
+        onTrue: () => CsvFile.writeHeaderOnly(out),
+        onFalse: () => Effect.fail(error)
+      }))
+  )
+
 /** After a job ended: write its CSV and summary when it completed, fail with `JobFailed` otherwise. */
 export const finish = (options: {
   readonly output: Output.Output
@@ -53,7 +77,7 @@ export const finish = (options: {
       yield* record("error")
       return yield* new JobWatcher.JobFailed({ status })
     }
-    const saved = yield* CsvFile.write(status.jobId, options.out)
+    const saved = yield* saveCompleted(status, options.out)
     yield* record("completed")
     const took = Duration.millis((yield* Clock.currentTimeMillis) - options.startedAt)
     const summary = `Done: ${saved.rows} rows × ${saved.columns} columns written to ${
