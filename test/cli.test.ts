@@ -7,6 +7,8 @@ import { Emulator } from "@effect-qoery/emulator"
 import { parse } from "csv-parse/sync"
 import { ManagedRuntime, Schema } from "effect"
 import * as fs from "node:fs"
+import * as http from "node:http"
+import type { AddressInfo } from "node:net"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as Cli from "./support/cli.js"
@@ -265,10 +267,22 @@ describe("the other commands", { timeout: 120_000 }, () => {
     })
     const top = await Cli.run(["--help"])
     expect(top.stdout).toMatch(/Example: qoery run/)
+    // `qoery --help | cat`: plain text that starts with `qoery`.
+    expect(top.stdout).toMatch(/^qoery /)
+    expect(top.stdout).not.toContain("\x1b[")
   })
 })
 
 describe("a terminal", { timeout: 120_000 }, () => {
+  it("NO_COLOR=1 qoery run --help is plain text that starts with `qoery run`; without NO_COLOR, bold headings", async () => {
+    const plain = await Cli.runInTerminal(["run", "--help"], { NO_COLOR: "1" })
+    expect(plain.code).toBe(0)
+    expect(plain.stdout).toMatch(/^qoery run <search>/)
+    expect(plain.stdout).not.toContain("\x1b[")
+    const color = await Cli.runInTerminal(["run", "--help"])
+    expect(color.stdout).toContain("\x1b[1mOptions:")
+  })
+
   it("gets one progress line redrawn in place, with a bar, and the summary", async () => {
     const state = Cli.stateDir()
     const result = await Cli.runInTerminal(
@@ -324,5 +338,145 @@ describe("nothing lost", { timeout: 120_000 }, () => {
     expect(result.code).toBe(130)
     expect(result.stderr).toMatch(/Interrupted: stopped watching job \d{8}_\d{6}.*qoery resume/)
     expect(journal(state)).not.toContain("\"ended\"")
+  })
+})
+
+/** A loopback server of our own, for what the emulator does not do; it records each request. */
+const hostile = async (handler: (req: http.IncomingMessage, res: http.ServerResponse) => void) => {
+  const requests: Array<string> = []
+  const server = http.createServer((req, res) => {
+    requests.push(`${req.method} ${req.url}`)
+    req.resume()
+    req.on("end", () => handler(req, res))
+  })
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  const close = () =>
+    new Promise<void>((resolve) => {
+      server.closeAllConnections()
+      server.close(() => resolve())
+    })
+  return { url, requests, close, port: (server.address() as AddressInfo).port }
+}
+
+const json = (res: http.ServerResponse, status: number, body: unknown) =>
+  res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body))
+
+describe("what real servers and pipes do (issue 12)", { timeout: 120_000 }, () => {
+  it("a closed stdout ends the command quietly: exit 0, no stack (qoery usage | head, qoery csv JOB | head)", async () => {
+    const state = Cli.stateDir()
+    const env = { QOERY_STATE_DIR: state }
+    const jobId = await startJob("closed pipes", state)
+    await Cli.run(["watch", jobId, ...connect()], env)
+    for (const args of [["usage", ...connect()], ["csv", jobId, ...connect()], ["--help"]]) {
+      const result = await Cli.start(args, env, { closeStdout: true }).done
+      expect(result.code, args.join(" ")).toBe(0)
+      expect(result.stderr, args.join(" ")).not.toMatch(/EPIPE|Error:|at .*\.ts:\d+/)
+    }
+  })
+
+  it("an explicit --interval is used as given, not clamped to the server hint's 250ms..60s (floor 100ms)", async () => {
+    const server = await hostile((_req, res) => json(res, 404, { error: "Job not found" }))
+    try {
+      const long = await Cli.runInProcess(
+        ["watch", "20251110_151628", "--interval", "2m", "--timeout", "90s", "--base-url", server.url, "--api-key", key]
+      )
+      // 2m is used as given, so a 90s timeout could never see two polls: refused before any request.
+      expect(long.code).toBe(2)
+      expect(long.stderr).toMatch(/shorter than the polling interval \(120000 ms\)/)
+      expect(server.requests).toEqual([])
+
+      const tooShort = await Cli.runInProcess(["watch", "20251110_151628", "--interval", "50ms", ...connect()])
+      expect(tooShort.code).toBe(2)
+      expect(tooShort.stderr).toMatch(/--interval: 50ms is less than 100ms/)
+    } finally {
+      await server.close()
+    }
+    // 100ms is not raised to 250ms: a 200ms timeout is a timeout (exit 4), not a refused option (exit 2).
+    const state = Cli.stateDir()
+    const fast = await Cli.runInProcess(
+      [
+        "run",
+        "fast polls",
+        "--interval",
+        "100ms",
+        "--timeout",
+        "200ms",
+        "--out",
+        tmpFile(state, "f.csv"),
+        ...connect()
+      ],
+      { QOERY_STATE_DIR: state }
+    )
+    expect(fast.code, fast.stderr).toBe(4)
+  })
+
+  it("a completed job with no rows whose CSV stays \"not ready\": retried for a grace, then a header-only CSV, journal ended", async () => {
+    const jobId = "20251110_151628"
+    const status = {
+      job_id: jobId,
+      status: "completed",
+      query: "nothing at all",
+      progress: {
+        current_step: "finalizing",
+        rows_collected: 0,
+        urls_processed: 3,
+        urls_total: 3,
+        last_updated: "2025-11-10T15:16:30Z"
+      },
+      urls: [],
+      csv_url: `/v0/datasets/${jobId}/csv`,
+      started_at: "2025-11-10T15:16:28Z",
+      completed_at: "2025-11-10T15:16:30Z"
+    }
+    const server = await hostile((req, res) => {
+      if (req.method === "POST") {
+        return json(res, 200, { job_id: jobId, status: "processing", polling_interval_ms: 100 })
+      }
+      if (req.url?.endsWith("/csv")) {
+        return json(res, 404, { error: "CSV not ready yet", details: "The job is still processing." })
+      }
+      return json(res, 200, status)
+    })
+    try {
+      const state = Cli.stateDir()
+      const out = tmpFile(state, "empty.csv")
+      const result = await Cli.runInProcess(
+        ["run", "nothing at all", "--out", out, "--base-url", server.url, "--api-key", key],
+        { QOERY_STATE_DIR: state }
+      )
+      expect(result.code, result.stderr).toBe(0)
+      expect(fs.readFileSync(out, "utf8")).toBe("url,title,value,dimension,timestamp\r\n")
+      expect(result.stdout).toMatch(/Done: 0 rows × 5 columns written to/)
+      const csvRequests = server.requests.filter((r) => r.endsWith("/csv"))
+      expect(csvRequests.length).toBeGreaterThan(1)
+      expect(csvRequests.length).toBeLessThanOrEqual(11)
+      expect(journal(state)).toContain("\"outcome\":\"completed\"")
+    } finally {
+      await server.close()
+    }
+  })
+
+  it("qoery emulator on a busy port says the port is in use and exits 2", async () => {
+    const busy = await hostile((_req, res) => res.end())
+    try {
+      const result = await Cli.runInProcess(["emulator", "--port", String(busy.port)])
+      expect(result.code).toBe(2)
+      expect(result.stderr).toMatch(new RegExp(`port ${busy.port} is in use`))
+      expect(result.stderr).not.toMatch(/unexpected failure/)
+    } finally {
+      await busy.close()
+    }
+  })
+
+  it("a job that fails on the embedded emulator does not suggest `qoery csv` (that emulator is gone)", async () => {
+    const state = Cli.stateDir()
+    const result = await Cli.runInProcess(["run", "make it fail", "--out", tmpFile(state, "e.csv")], {
+      QOERY_STATE_DIR: state
+    })
+    expect(result.code).toBe(1)
+    expect(result.stderr).toMatch(/ended in error/)
+    expect(result.stderr).not.toMatch(/qoery csv/)
+    expect(result.stderr).toMatch(/run the search again|qoery emulator/)
   })
 })

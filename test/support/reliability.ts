@@ -11,12 +11,9 @@ import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import type * as HttpClient from "@effect/platform/HttpClient"
 import { assert } from "@effect/vitest"
 import { Cause, Effect, Exit, Layer, List, Logger, LogLevel, ManagedRuntime, Tracer } from "effect"
-import * as fs from "node:fs"
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
-import * as os from "node:os"
-import * as path from "node:path"
-import { runInProcess } from "./cli.js"
+import { type InProcessResult, runInProcess, stateDir } from "./cli.js"
 
 // ---------------------------------------------------------------------------
 // Emulators and clients
@@ -106,14 +103,11 @@ export const recordingServer = async (
 // ---------------------------------------------------------------------------
 // The command, in this process
 
-export interface CliResult {
-  readonly code: number
-  readonly stdout: string
-  readonly stderr: string
-}
+/** What the command run in this process wrote, and its exit code. */
+export type CliResult = InProcessResult
 
-/** A fresh state folder for the journal. */
-export const stateDir = (): string => fs.mkdtempSync(path.join(os.tmpdir(), "qoery-rel-"))
+/** A fresh state folder for the journal (one definition, in ./cli.ts). */
+export { stateDir }
 
 /**
  * Runs `qoery <args>` in this process with `env` as its environment and its
