@@ -1,6 +1,6 @@
 import { JobStatus } from "@effect-qoery/client"
 import { assert, describe, it } from "@effect/vitest"
-import { Duration, Schema } from "effect"
+import { DateTime, Duration, Schema } from "effect"
 import * as Output from "../src/internal/output.js"
 
 const status = (progress: { rows: number; urls: number; total: number }, state = "processing") =>
@@ -54,6 +54,28 @@ describe("the live line", () => {
     assert.strictEqual(
       Output.plainText(status({ rows: 1, urls: 1, total: 3 }), Duration.millis(4200)),
       "20251110_151628 scraping: 1/3 urls, 1 row, 4.2s"
+    )
+  })
+})
+
+describe("a retry", () => {
+  const now = DateTime.unsafeMake("2025-11-10T12:00:00Z")
+  const error = { message: "ServerError: 503 Service Unavailable" }
+
+  it("a short one: when, in how long", () => {
+    assert.strictEqual(
+      Output.retryText({ jobId: "20251110_151628", error, attempt: 2, delay: Duration.millis(1200) }, now),
+      "20251110_151628: ServerError: 503 Service Unavailable; retry 2 in 1.2s"
+    )
+  })
+
+  it("a long one (a server's Retry-After): how long, and the time it will retry, for the CSV too", () => {
+    assert.strictEqual(
+      Output.retryText(
+        { jobId: "20251110_151628", error, attempt: 1, delay: Duration.seconds(60), operation: "csv" },
+        now
+      ),
+      "20251110_151628 (CSV download): ServerError: 503 Service Unavailable; waiting 1m 0s, retrying at 12:01:00 UTC"
     )
   })
 })

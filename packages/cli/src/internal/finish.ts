@@ -15,7 +15,7 @@ import * as CsvFile from "./csvFile.js"
 import * as Durations from "./duration.js"
 import type { Ended } from "./follow.js"
 import * as Journal from "./journal.js"
-import type * as Output from "./output.js"
+import * as Output from "./output.js"
 
 const kb = (bytes: number) => bytes < 1024 ? `${bytes} B` : `${(bytes / 1024).toFixed(1)} KB`
 
@@ -47,8 +47,8 @@ export const csvGrace = Schedule.spaced("500 millis").pipe(Schedule.intersect(Sc
  * The CSV of a completed job, retried while it is not ready for the grace;
  * a job that completed with no rows then gets a CSV of the header alone.
  */
-export const saveCompleted = (status: JobStatus.Completed, out: string) =>
-  CsvFile.write(status.jobId, out).pipe(
+export const saveCompleted = (output: Output.Output, status: JobStatus.Completed, out: string) =>
+  CsvFile.write(status.jobId, out, Output.retryMessage(output)).pipe(
     Effect.retry({ schedule: csvGrace, while: (error) => Predicate.isTagged(error, "CsvNotReady") }),
     Effect.catchTag("CsvNotReady", (error) =>
       Effect.if(status.progress.rowsCollected === 0, {
@@ -77,7 +77,7 @@ export const finish = (options: {
       yield* record("error")
       return yield* new JobWatcher.JobFailed({ status })
     }
-    const saved = yield* saveCompleted(status, options.out)
+    const saved = yield* saveCompleted(output, status, options.out)
     yield* record("completed")
     const took = Duration.millis((yield* Clock.currentTimeMillis) - options.startedAt)
     const summary = `Done: ${saved.rows} rows × ${saved.columns} columns written to ${

@@ -129,13 +129,35 @@ export const plainText = (status: JobStatus.JobStatus, elapsed: Duration.Duratio
   }`
 }
 
-/** What a retry looks like to the progress view. */
+/** What a retry looks like to the progress view (the watcher's and the CSV download's `RetryInfo`). */
 export interface RetryInfo {
   readonly jobId: string
   readonly error: { readonly message: string }
   readonly attempt: number
   readonly delay: Duration.DurationInput
+  readonly operation?: "status" | "csv" | undefined
 }
+
+/** From this long, a wait is said in a line of its own, even on a live terminal. */
+export const longWait = Duration.seconds(5)
+
+/**
+ * The line that says a retry is coming: `JOB: 503 ...; retry 2 in 1.2s`, or
+ * for a long wait, when it will be: `...; waiting 60s, retrying at 12:01:30 UTC`.
+ */
+export const retryText = (info: RetryInfo, now: DateTime.Utc): string => {
+  const delay = Duration.decode(info.delay)
+  const what = info.operation === "csv" ? " (CSV download)" : ""
+  if (Duration.lessThan(delay, longWait)) {
+    return `${info.jobId}${what}: ${info.error.message}; retry ${info.attempt} in ${Durations.short(delay)}`
+  }
+  const at = DateTime.formatIso(DateTime.add(now, { millis: Duration.toMillis(delay) })).slice(11, 19)
+  return `${info.jobId}${what}: ${info.error.message}; waiting ${Durations.short(delay)}, retrying at ${at} UTC`
+}
+
+/** Says a retry on stderr (the CSV download's, which has no live line). */
+export const retryMessage = (output: Output) => (info: RetryInfo) =>
+  Effect.flatMap(DateTime.now, (now) => output.message(retryText(info, now)))
 
 /** Shows the statuses of one job as they come. */
 export interface Progress {
@@ -189,12 +211,9 @@ export const progress = (output: Output): Effect.Effect<Progress, never, Scope.S
       retry: (info) =>
         Effect.suspend(() => {
           retries++
-          if (output.live) return redraw
-          return output.message(
-            `${info.jobId}: ${info.error.message}; retry ${info.attempt} in ${
-              Durations.short(Duration.decode(info.delay))
-            }`
-          )
+          const long = !Duration.lessThan(Duration.decode(info.delay), longWait)
+          if (output.live && !long) return redraw
+          return Effect.zipRight(retryMessage(output)(info), output.live ? redraw : Effect.void)
         }),
       close
     }

@@ -32,7 +32,7 @@ export const handler = (args: Connection.Flags & { readonly jobId: string; reado
           return
         }
         const out = path.resolve(args.out.value)
-        const saved = yield* CsvFile.write(jobId, out)
+        const saved = yield* CsvFile.write(jobId, out, Output.retryMessage(output))
         yield* output.message(
           `Wrote ${saved.rows} rows × ${saved.columns} columns to ${displayPath(path, out)} (${size(saved.bytes)})${
             partial === undefined ? "" : ` (partial: ${partial})`
