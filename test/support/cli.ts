@@ -53,9 +53,8 @@ let inProcess = false
 /**
  * Runs `qoery <args>` in this process (`Cli.main`, as the bin does) with
  * `env` as its whole environment (a `ConfigProvider`) and its stdout and
- * stderr captured (a `Stdio` service). Nothing of `process` is patched, but
- * for the journal's folder, which the journal reads from `QOERY_STATE_DIR`
- * in `process.env`: so one command at a time.
+ * stderr captured (a `Stdio` service). Nothing of `process` is patched; one
+ * command at a time all the same, as the tests that use it expect.
  */
 export const runInProcess = async (
   args: ReadonlyArray<string>,
@@ -68,8 +67,6 @@ export const runInProcess = async (
   const stdout = capture(terminal)
   const stderr = capture(terminal)
   const vars = new Map(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined))
-  const savedState = process.env.QOERY_STATE_DIR
-  if (env.QOERY_STATE_DIR !== undefined) process.env.QOERY_STATE_DIR = env.QOERY_STATE_DIR
   try {
     const code = await Effect.runPromise(
       Cli.main(["node", "qoery", ...args]).pipe(
@@ -82,8 +79,6 @@ export const runInProcess = async (
     )
     return { code, stdout: stdout.text(), stderr: stderr.text() }
   } finally {
-    if (savedState === undefined) delete process.env.QOERY_STATE_DIR
-    else process.env.QOERY_STATE_DIR = savedState
     inProcess = false
   }
 }
