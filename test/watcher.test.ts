@@ -6,8 +6,10 @@ import { JobStatus, JobWatcher, QoeryClient } from "@effect-qoery/client"
 import type { QoeryError } from "@effect-qoery/client"
 import { Emulator, Faults } from "@effect-qoery/emulator"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
-import { assert, layer } from "@effect/vitest"
+import { assert, describe, it, layer } from "@effect/vitest"
 import { Cause, Chunk, Clock, Duration, Effect, Either, Exit, Layer, Stream, Tracer } from "effect"
+import * as http from "node:http"
+import type { AddressInfo } from "node:net"
 
 const EmulatorLive = Emulator.layer({ jobDuration: "400 millis", pollingInterval: "25 millis", quota: 10_000_000 })
 
@@ -281,4 +283,60 @@ layer(SlowJobs, { excludeTestServices: true })("JobWatcher.watchAll against the 
       })),
     { timeout: 90_000 }
   )
+})
+
+// A server whose statuses go backwards (a replica behind a load balancer that lags): what it says is emitted
+// as it comes, in order; the watch neither drops nor reorders a status whose counters shrink or whose step goes
+// back, and it still ends at the terminal status.
+describe("JobWatcher, statuses that go backwards", () => {
+  const jobId = "20251110_151628"
+  const at = (rows: number, step: JobStatus.Step, status: "processing" | "completed" = "processing") => ({
+    job_id: jobId,
+    status,
+    query: "lagging replica",
+    progress: {
+      current_step: step,
+      rows_collected: rows,
+      urls_processed: Math.min(rows, 10),
+      urls_total: 10,
+      last_updated: `2025-11-10T15:16:${String(10 + rows).padStart(2, "0")}Z`
+    },
+    urls: [],
+    csv_url: `/v0/datasets/${jobId}/csv`,
+    error: null,
+    started_at: "2025-11-10T15:16:00Z",
+    completed_at: status === "completed" ? "2025-11-10T15:17:00Z" : null
+  })
+  const served = [
+    at(5, "scraping"),
+    at(12, "processing"),
+    at(3, "searching"), // back: fewer rows, an earlier step
+    at(12, "processing"),
+    at(20, "finalizing", "completed")
+  ]
+
+  it.live("emits each status as the server sent it, in order, and ends at the terminal one", () =>
+    Effect.gen(function*() {
+      let polls = 0
+      const server = http.createServer((_req, res) => {
+        const body = served[Math.min(polls++, served.length - 1)]
+        res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(body))
+      })
+      yield* Effect.acquireRelease(
+        Effect.async<void>((resume) => {
+          server.listen(0, "127.0.0.1", () => resume(Effect.void))
+        }),
+        () => Effect.sync(() => server.close())
+      )
+      const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+      const statuses = yield* Stream.runCollect(JobWatcher.watch(jobId, { interval: 5 })).pipe(
+        Effect.provide(QoeryClient.layer({ apiKey: "k", baseUrl }).pipe(Layer.provide(NodeHttpClient.layerUndici)))
+      )
+      const seen = Chunk.toReadonlyArray(statuses).map((s) => [s.progress.rowsCollected, s.progress.currentStep])
+      assert.deepStrictEqual(seen, [[5, "scraping"], [12, "processing"], [3, "searching"], [12, "processing"], [
+        20,
+        "finalizing"
+      ]])
+      assert.strictEqual(polls, served.length, "no request after the terminal status")
+    }).pipe(Effect.scoped))
 })

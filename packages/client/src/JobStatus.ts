@@ -39,7 +39,11 @@ export const steps: ReadonlyArray<Step> = Step.literals
 const Count = Schema.NonNegativeInt
 
 /**
- * How far a job has come. Counters only grow while the job runs.
+ * How far a job has come, as the service says. The counters and the step
+ * usually only move forward, but nothing here promises it: a status whose
+ * counters shrink or whose step goes back (a retry on the service's side, a
+ * replica behind a load balancer) is decoded and emitted as it comes. Show
+ * the latest; do not compute with differences between statuses.
  *
  * @since 0.1.0
  * @category models

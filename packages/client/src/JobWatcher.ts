@@ -4,18 +4,17 @@
  *
  * @since 0.1.0
  */
-import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
 import * as Mailbox from "effect/Mailbox"
-import * as Predicate from "effect/Predicate"
 import type * as Schedule from "effect/Schedule"
-import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as internal from "./internal/watcher.js"
 import * as Options from "./internal/watcherOptions.js"
 import * as JobStatus from "./JobStatus.js"
+import { JobFailed, type WatchAllFailure, type WatchError } from "./JobWatcherError.js"
+import * as JobWatcherError from "./JobWatcherError.js"
 import { QoeryClient } from "./QoeryClient.js"
 import * as QoeryError from "./QoeryError.js"
 
@@ -132,68 +131,33 @@ export interface WatchAllOptions extends WatchOptions {
   readonly failFast?: boolean | undefined
 }
 
-/**
- * The watch took longer than its `timeout` (or its `schedule` ended) before
- * the job ended. Carries the last status seen, if any.
- *
- * @since 0.1.0
- * @category errors
- */
-export class WatchTimeout extends Schema.TaggedError<WatchTimeout>()("WatchTimeout", {
-  jobId: Schema.String,
-  elapsed: Schema.DurationFromSelf,
-  lastStatus: Schema.optional(JobStatus.JobStatus)
-}) {
-  override get message() {
-    const last = this.lastStatus === undefined
-      ? "no status was received"
-      : `last status: ${this.lastStatus.status}, step ${this.lastStatus.progress.currentStep}`
-    return `Gave up waiting for job ${this.jobId} after ${Duration.format(this.elapsed)} (${last})`
-  }
-}
-
-/**
- * The job ended in error (`awaitCompletion`). Carries the `Failed` status,
- * whose rows can still be downloaded.
- *
- * @since 0.1.0
- * @category errors
- */
-export class JobFailed extends Schema.TaggedError<JobFailed>()("JobFailed", {
-  status: JobStatus.Failed
-}) {
-  override get message() {
-    return `Job ${this.status.jobId} failed: ${this.status.error}`
-  }
-}
-
-/**
- * Why a watch fails: an API error (retries spent, or a permanent one), a bad
- * option (`InvalidInput`), or a timeout.
- *
- * @since 0.1.0
- * @category errors
- */
-export type WatchError = QoeryError.QoeryError | WatchTimeout
-
-/**
- * A job of `watchAll` that failed, as a value, with `failFast: false`.
- *
- * @since 0.1.0
- * @category models
- */
-export class WatchAllFailure extends Data.TaggedClass("WatchAllFailure")<{
-  readonly jobId: string
-  readonly error: WatchError
-}> {}
-
-/**
- * Whether an element of `watchAll` is a failed job rather than a status.
- *
- * @since 0.1.0
- * @category guards
- */
-export const isWatchAllFailure = (u: unknown): u is WatchAllFailure => Predicate.isTagged(u, "WatchAllFailure")
+export {
+  /**
+   * @since 0.1.0
+   * @category guards
+   */
+  isWatchAllFailure,
+  /**
+   * @since 0.1.0
+   * @category errors
+   */
+  JobFailed,
+  /**
+   * @since 0.1.0
+   * @category models
+   */
+  WatchAllFailure,
+  /**
+   * @since 0.1.0
+   * @category errors
+   */
+  type WatchError,
+  /**
+   * @since 0.1.0
+   * @category errors
+   */
+  WatchTimeout
+} from "./JobWatcherError.js"
 
 const config = (options: WatchOptions | undefined, defaults: Options.Defaults) =>
   Effect.suspend(() => Options.resolve(options, defaults))
@@ -315,7 +279,8 @@ export const watchAll = (
     const mailbox = yield* Mailbox.make<JobStatus.JobStatus | WatchAllFailure, WatchError>(256)
     const onError = failFast
       ? (_: string, error: WatchError) => Effect.fail(error)
-      : (jobId: string, error: WatchError) => Effect.asVoid(mailbox.offer(new WatchAllFailure({ jobId, error })))
+      : (jobId: string, error: WatchError) =>
+        Effect.asVoid(mailbox.offer(new JobWatcherError.WatchAllFailure({ jobId, error })))
     yield* internal.runAll(client, jobIds, resolved, concurrency, (status) => mailbox.offer(status), onError).pipe(
       Mailbox.into(mailbox),
       Effect.forkScoped

@@ -32,3 +32,8 @@ export * as QoeryError from "./QoeryError.js"
  * @since 0.1.0
  */
 export * as JobWatcher from "./JobWatcher.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as JobWatcherError from "./JobWatcherError.js"
