@@ -11,7 +11,7 @@ import { dual } from "effect/Function"
 import type * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as FastStatus from "./internal/fastStatus.js"
-import { Timestamp } from "./internal/timestamp.js"
+import * as TimestampInternal from "./internal/timestamp.js"
 import { JobId } from "./JobId.js"
 
 /**
@@ -36,6 +36,26 @@ export type Step = typeof Step.Type
  */
 export const steps: ReadonlyArray<Step> = Step.literals
 
+/**
+ * The spec's `format: date-time` as a `DateTime.Utc`: RFC 3339 in, the wire
+ * form out (`2025-11-10T15:16:45Z`, milliseconds only when there are some).
+ * The one encoder of timestamps: the emulator writes its statuses with it.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const Timestamp: Schema.Schema<DateTime.Utc, string> = TimestampInternal.Timestamp
+
+/**
+ * The wire form of an instant (epoch milliseconds or a `DateTime`), as
+ * `Timestamp` encodes it.
+ *
+ * @since 0.1.0
+ * @category encoding
+ */
+export const formatTimestamp = (instant: number | DateTime.DateTime): string =>
+  TimestampInternal.format(typeof instant === "number" ? instant : instant.epochMillis)
+
 const Count = Schema.NonNegativeInt
 
 /**
@@ -53,7 +73,7 @@ export class JobProgress extends Schema.Class<JobProgress>("JobProgress")({
   rowsCollected: Schema.propertySignature(Count).pipe(Schema.fromKey("rows_collected")),
   urlsProcessed: Schema.propertySignature(Count).pipe(Schema.fromKey("urls_processed")),
   urlsTotal: Schema.propertySignature(Count).pipe(Schema.fromKey("urls_total")),
-  lastUpdated: Schema.propertySignature(Timestamp).pipe(Schema.fromKey("last_updated"))
+  lastUpdated: Schema.propertySignature(TimestampInternal.Timestamp).pipe(Schema.fromKey("last_updated"))
 }) {}
 
 const common = {
@@ -62,12 +82,14 @@ const common = {
   progress: JobProgress,
   urls: Schema.Array(Schema.String),
   csvUrl: Schema.propertySignature(Schema.String).pipe(Schema.fromKey("csv_url")),
-  startedAt: Schema.propertySignature(Timestamp).pipe(Schema.fromKey("started_at"))
+  startedAt: Schema.propertySignature(TimestampInternal.Timestamp).pipe(Schema.fromKey("started_at"))
 }
 
 const defaultError = "The job failed (the service gave no message)"
 
-const endedAt = Schema.optionalWith(Timestamp, { exact: true, nullable: true }).pipe(Schema.fromKey("completed_at"))
+const endedAt = Schema.optionalWith(TimestampInternal.Timestamp, { exact: true, nullable: true }).pipe(
+  Schema.fromKey("completed_at")
+)
 
 /**
  * A job that is still running. It carries neither an error nor an end time.
@@ -187,16 +209,18 @@ export const match: {
  * @since 0.1.0
  * @category equivalence
  */
-export const equivalence = (a: JobStatus, b: JobStatus): boolean =>
-  a.status === b.status &&
-  a.jobId === b.jobId &&
-  a.progress.currentStep === b.progress.currentStep &&
-  a.progress.rowsCollected === b.progress.rowsCollected &&
-  a.progress.urlsProcessed === b.progress.urlsProcessed &&
-  a.progress.urlsTotal === b.progress.urlsTotal &&
-  a.progress.lastUpdated.epochMillis === b.progress.lastUpdated.epochMillis &&
-  a.urls.length === b.urls.length &&
-  a.urls.every((url, i) => url === b.urls[i])
+export const equivalence = (a: JobStatus, b: JobStatus): boolean => {
+  const p = a.progress
+  const q = b.progress
+  if (
+    a.status !== b.status || a.jobId !== b.jobId || p.currentStep !== q.currentStep ||
+    p.rowsCollected !== q.rowsCollected || p.urlsProcessed !== q.urlsProcessed || p.urlsTotal !== q.urlsTotal ||
+    p.lastUpdated.epochMillis !== q.lastUpdated.epochMillis || a.urls.length !== b.urls.length
+  ) return false
+  // A loop, not `every`: the watcher calls this on every poll.
+  for (let i = 0; i < a.urls.length; i++) if (a.urls[i] !== b.urls[i]) return false
+  return true
+}
 
 /**
  * The time a job has run: up to its end when it ended, else up to `now`.

@@ -1,6 +1,6 @@
 import { JobStatus } from "@effect-qoery/client"
 import { assert, describe, it } from "@effect/vitest"
-import { Either, Schema } from "effect"
+import { DateTime, Either, Schema } from "effect"
 import * as FastStatus from "../src/internal/fastStatus.js"
 import { parseMillis } from "../src/internal/timestamp.js"
 
@@ -176,5 +176,15 @@ describe("parseMillis", () => {
     ) {
       assert.isUndefined(parseMillis(s), s)
     }
+  })
+})
+
+describe("JobStatus.formatTimestamp", () => {
+  it("gives the wire form that Timestamp encodes, milliseconds only when there are some", () => {
+    const t = Date.parse("2025-11-10T15:16:45Z")
+    assert.strictEqual(JobStatus.formatTimestamp(t), "2025-11-10T15:16:45Z")
+    assert.strictEqual(JobStatus.formatTimestamp(t + 120), "2025-11-10T15:16:45.120Z")
+    assert.strictEqual(JobStatus.formatTimestamp(DateTime.unsafeMake(t)), "2025-11-10T15:16:45Z")
+    assert.strictEqual(Schema.encodeSync(JobStatus.Timestamp)(DateTime.unsafeMake(t + 120)), "2025-11-10T15:16:45.120Z")
   })
 })

@@ -62,39 +62,6 @@ const stepSchedule = <In>(
       ] as const
   )
 
-/**
- * What change detection compares (`JobStatus.equivalence`), without the rest
- * of the status: a watcher of many jobs keeps one per job.
- */
-class Seen {
-  readonly status: string
-  readonly step: string
-  readonly rows: number
-  readonly processed: number
-  readonly total: number
-  readonly updated: number
-  readonly urls: ReadonlyArray<string>
-  constructor(s: JobStatus.JobStatus) {
-    this.status = s.status
-    this.step = s.progress.currentStep
-    this.rows = s.progress.rowsCollected
-    this.processed = s.progress.urlsProcessed
-    this.total = s.progress.urlsTotal
-    this.updated = s.progress.lastUpdated.epochMillis
-    this.urls = s.urls
-  }
-  /** `JobStatus.equivalence` (the job id is the poller's). */
-  same(s: JobStatus.JobStatus): boolean {
-    if (
-      this.status !== s.status || this.step !== s.progress.currentStep || this.rows !== s.progress.rowsCollected ||
-      this.processed !== s.progress.urlsProcessed || this.total !== s.progress.urlsTotal ||
-      this.updated !== s.progress.lastUpdated.epochMillis || this.urls.length !== s.urls.length
-    ) return false
-    for (let i = 0; i < this.urls.length; i++) if (this.urls[i] !== s.urls[i]) return false
-    return true
-  }
-}
-
 /** What a poller does at `at`. */
 const POLL = 0
 const PLAN = 1
@@ -116,7 +83,8 @@ export class Poller {
   private failures = 0
   /** The last status, kept only where it is used: the timeout's error and a schedule's input. */
   private lastStatus: JobStatus.JobStatus | undefined = undefined
-  private seen: Seen | undefined = undefined
+  /** The last status emitted, for change detection (`JobStatus.equivalence`, the one definition of a change). */
+  private seen: JobStatus.JobStatus | undefined = undefined
   private scheduleState: unknown
   private retryState: unknown
 
@@ -204,8 +172,8 @@ export class Poller {
     this.next = PLAN
     this.at = now
     if (this.config.emitEvery) return status
-    if (this.seen !== undefined && this.seen.same(status)) return undefined
-    this.seen = new Seen(status)
+    if (this.seen !== undefined && JobStatus.equivalence(this.seen, status)) return undefined
+    this.seen = status
     return status
   }
 
