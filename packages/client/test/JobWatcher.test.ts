@@ -686,8 +686,9 @@ describe("JobWatcher.watchAll", () => {
         (_, i) => `20251110_${pad(Math.floor(i / 3600))}${pad(Math.floor(i / 60) % 60)}${pad(i % 60)}`
       )
       const fake = makeFake(Object.fromEntries(ids.map((id) => [id, [ok(completed(1, id), 1_000)]])))
+      // An interval of 1 ms: the first polls, spread over it, are all due at once.
       const fiber = yield* Effect.fork(
-        fake.provide(Stream.runCollect(JobWatcher.watchAll(ids, { interval: 1_000, concurrency: jobs })))
+        fake.provide(Stream.runCollect(JobWatcher.watchAll(ids, { interval: 1, concurrency: jobs })))
       )
       yield* TestClock.adjust(500)
       assert.strictEqual(fake.requests.length, maxInFlight)
@@ -697,6 +698,26 @@ describe("JobWatcher.watchAll", () => {
       yield* TestClock.adjust(1_000)
       assert.strictEqual(Chunk.size(yield* Fiber.join(fiber)), jobs)
       assert.strictEqual(fake.requests.length, jobs)
+    }))
+
+  it.effect("spreads the first polls of many jobs over one interval, and each job keeps that phase", () =>
+    Effect.gen(function*() {
+      const jobs = 64
+      const interval = 6_400 // one first poll every 100 ms after the first 16
+      const ids = Array.from({ length: jobs }, (_, i) => `20251110_1516${String(i % 60).padStart(2, "0")}`)
+        .map((id, i) => i < 60 ? id : `20251110_1517${String(i - 60).padStart(2, "0")}`)
+      const fake = makeFake(
+        Object.fromEntries(ids.map((id) => [id, [ok(processing(1, id)), ok(processing(2, id)), ok(completed(2, id))]]))
+      )
+      yield* collect(JobWatcher.watchAll(ids, { interval, concurrency: jobs }), fake)
+      const burst = 16
+      ids.forEach((id, i) => {
+        const first = i < burst ? 0 : (i - burst + 1) * 100
+        assert.deepStrictEqual(fake.times(id), [first, first + interval, first + 2 * interval], `job ${i}`)
+      })
+      // a steady rate: after the first 16, never two requests in the same 100 ms
+      const late = fake.requests.map((r) => r.at).filter((t) => t > 0).sort((a, b) => a - b)
+      assert.isTrue(late.every((t, i) => i === 0 || t - late[i - 1]! >= 100 || t % interval < 100))
     }))
 
   it.effect("ending the consumer interrupts every job and its request in flight", () =>

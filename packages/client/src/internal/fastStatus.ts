@@ -2,24 +2,30 @@
  * A fast path for decoding a status: the same checks as the `JobStatus`
  * schema, written out by hand, building the same class instances. It answers
  * `undefined` whenever anything is off, and the caller then runs the schema,
- * which gives the error with its path. `test/fast-decode.test.ts` checks that
+ * which gives the error with its path. The job-id check is `JobId`'s, the
+ * steps `Step.literals`, the wire keys and the default error text are read
+ * from the schema's fields, so a change to the schema is a change here. `packages/client/test/fastDecode.test.ts` checks that
  * both accept and reject the same inputs and give equal results.
  */
 import * as DateTime from "effect/DateTime"
-import { calendarProblem } from "../JobId.js"
+import * as Option from "effect/Option"
+import type * as Schema from "effect/Schema"
+import { isFast as isJobId } from "../JobId.js"
 import type { JobStatus, Step } from "../JobStatus.js"
 import { parseMillis } from "./timestamp.js"
 
 interface Class {
   readonly prototype: object
+  readonly fields: Schema.Struct.Fields
 }
 
+/** What the decoder is made from: the schema's classes and its steps; everything else is read from their fields. */
 interface Classes {
   readonly JobProgress: Class
   readonly Processing: Class
   readonly Completed: Class
   readonly Failed: Class
-  readonly defaultError: string
+  readonly steps: ReadonlyArray<Step>
 }
 
 // A Schema.Class instance is its prototype plus the fields assigned (Data.Class);
@@ -27,8 +33,22 @@ interface Classes {
 // set of fields does not need.
 const instance = (klass: Class, props: object): any => Object.assign(Object.create(klass.prototype), props)
 
-const steps = new Set<unknown>(["initializing", "searching", "scraping", "processing", "finalizing"])
-const jobIdPattern = /^[0-9]{8}_[0-9]{6}$/
+/** The key a field has on the wire: its `Schema.fromKey`, or its own name. */
+const wireKey = (fields: Schema.Struct.Fields, name: string): string => {
+  const ast = (fields[name] as { readonly ast?: any } | undefined)?.ast
+  if (ast === undefined) throw new Error(`fastStatus: the schema has no field ${name}`)
+  return ast._tag === "PropertySignatureTransformation" && ast.from.fromKey !== undefined
+    ? String(ast.from.fromKey)
+    : name
+}
+
+/** The value a field decodes to when the wire has none: its `optionalWith` default. */
+const defaultOf = (fields: Schema.Struct.Fields, name: string): unknown => {
+  const ast = (fields[name] as { readonly ast?: any }).ast
+  const decoded = ast._tag === "PropertySignatureTransformation" ? ast.decode(Option.none()) : Option.none()
+  if (Option.isNone(decoded)) throw new Error(`fastStatus: the field ${name} has no default`)
+  return decoded.value
+}
 
 const isCount = (u: unknown): u is number => typeof u === "number" && Number.isSafeInteger(u) && u >= 0
 const isObject = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
@@ -38,48 +58,71 @@ const time = (u: unknown): DateTime.Utc | undefined => {
   return millis === undefined ? undefined : DateTime.unsafeMake(millis)
 }
 
-export const make = (classes: Classes) => (u: unknown): JobStatus | undefined => {
-  if (!isObject(u)) return undefined
-  const status = u.status
-  if (status !== "processing" && status !== "completed" && status !== "error") return undefined
-  const jobId = u.job_id
-  if (typeof jobId !== "string" || !jobIdPattern.test(jobId) || calendarProblem(jobId) !== undefined) return undefined
-  const query = u.query
-  const csvUrl = u.csv_url
-  const urls = u.urls
-  if (typeof query !== "string" || typeof csvUrl !== "string" || !Array.isArray(urls)) return undefined
-  for (let i = 0; i < urls.length; i++) if (typeof urls[i] !== "string") return undefined
-  const startedAt = time(u.started_at)
-  if (startedAt === undefined) return undefined
-  const p = u.progress
-  if (!isObject(p)) return undefined
-  const currentStep = p.current_step
-  const rowsCollected = p.rows_collected
-  const urlsProcessed = p.urls_processed
-  const urlsTotal = p.urls_total
-  const lastUpdated = time(p.last_updated)
-  if (
-    !steps.has(currentStep) || !isCount(rowsCollected) || !isCount(urlsProcessed) || !isCount(urlsTotal) ||
-    lastUpdated === undefined
-  ) return undefined
-  const progress = instance(classes.JobProgress, {
-    currentStep: currentStep as Step,
-    rowsCollected,
-    urlsProcessed,
-    urlsTotal,
-    lastUpdated
-  })
-  const common = { status, jobId, query, progress, urls: urls.slice(), csvUrl, startedAt }
-  if (status === "processing") return instance(classes.Processing, common)
-  const end = u.completed_at
-  let completedAt: DateTime.Utc | undefined
-  if (end !== undefined && end !== null) {
-    completedAt = time(end)
-    if (completedAt === undefined) return undefined
+export const make = (classes: Classes) => {
+  const steps = new Set<unknown>(classes.steps)
+  const p = classes.JobProgress.fields
+  const c = classes.Completed.fields
+  const f = classes.Failed.fields
+  const K = {
+    status: wireKey(c, "status"),
+    jobId: wireKey(c, "jobId"),
+    query: wireKey(c, "query"),
+    progress: wireKey(c, "progress"),
+    urls: wireKey(c, "urls"),
+    csvUrl: wireKey(c, "csvUrl"),
+    startedAt: wireKey(c, "startedAt"),
+    completedAt: wireKey(c, "completedAt"),
+    error: wireKey(f, "error"),
+    currentStep: wireKey(p, "currentStep"),
+    rowsCollected: wireKey(p, "rowsCollected"),
+    urlsProcessed: wireKey(p, "urlsProcessed"),
+    urlsTotal: wireKey(p, "urlsTotal"),
+    lastUpdated: wireKey(p, "lastUpdated")
   }
-  const ended = completedAt === undefined ? common : { ...common, completedAt }
-  if (status === "completed") return instance(classes.Completed, ended)
-  const error = u.error
-  if (error !== undefined && error !== null && typeof error !== "string") return undefined
-  return instance(classes.Failed, { ...ended, error: typeof error === "string" ? error : classes.defaultError })
+  const defaultError = defaultOf(f, "error") as string
+  return (u: unknown): JobStatus | undefined => {
+    if (!isObject(u)) return undefined
+    const status = u[K.status]
+    if (status !== "processing" && status !== "completed" && status !== "error") return undefined
+    const jobId = u[K.jobId]
+    if (!isJobId(jobId)) return undefined
+    const query = u[K.query]
+    const csvUrl = u[K.csvUrl]
+    const urls = u[K.urls]
+    if (typeof query !== "string" || typeof csvUrl !== "string" || !Array.isArray(urls)) return undefined
+    for (let i = 0; i < urls.length; i++) if (typeof urls[i] !== "string") return undefined
+    const startedAt = time(u[K.startedAt])
+    if (startedAt === undefined) return undefined
+    const p = u[K.progress]
+    if (!isObject(p)) return undefined
+    const currentStep = p[K.currentStep]
+    const rowsCollected = p[K.rowsCollected]
+    const urlsProcessed = p[K.urlsProcessed]
+    const urlsTotal = p[K.urlsTotal]
+    const lastUpdated = time(p[K.lastUpdated])
+    if (
+      !steps.has(currentStep) || !isCount(rowsCollected) || !isCount(urlsProcessed) || !isCount(urlsTotal) ||
+      lastUpdated === undefined
+    ) return undefined
+    const progress = instance(classes.JobProgress, {
+      currentStep: currentStep as Step,
+      rowsCollected,
+      urlsProcessed,
+      urlsTotal,
+      lastUpdated
+    })
+    const common = { status, jobId, query, progress, urls: urls.slice(), csvUrl, startedAt }
+    if (status === "processing") return instance(classes.Processing, common)
+    const end = u[K.completedAt]
+    let completedAt: DateTime.Utc | undefined
+    if (end !== undefined && end !== null) {
+      completedAt = time(end)
+      if (completedAt === undefined) return undefined
+    }
+    const ended = completedAt === undefined ? common : { ...common, completedAt }
+    if (status === "completed") return instance(classes.Completed, ended)
+    const error = u[K.error]
+    if (error !== undefined && error !== null && typeof error !== "string") return undefined
+    return instance(classes.Failed, { ...ended, error: typeof error === "string" ? error : defaultError })
+  }
 }

@@ -327,6 +327,34 @@ class DueHeap {
 }
 
 /**
+ * When the first polls of `runAll` go out: `burst` at once, then one every
+ * `interval / jobs`, so that the jobs started together are spread over one
+ * interval, and as each job then keeps its own interval from the end of its
+ * responses, its polls keep that phase: the server sees a steady rate and
+ * the event loop no burst. A new job (one admitted when another ended) takes
+ * the next free place in the same way. (A GCRA, the cell rate algorithm of
+ * ATM networks, as a schedule rather than a filter.)
+ */
+export class FirstPolls {
+  /** The first polls sent at once before the spreading starts: a watch of a few jobs sees no delay. */
+  static readonly burst = 16
+  private readonly gap: number
+  /** The theoretical time of the next first poll. */
+  private tat = -Infinity
+  constructor(interval: number, jobs: number) {
+    this.gap = interval / Math.max(1, jobs)
+  }
+  /** The time of the next first poll, asked at `now`. */
+  next(now: number): number {
+    const at = Math.max(now, this.tat - (FirstPolls.burst - 1) * this.gap)
+    this.tat = Math.max(this.tat, at) + this.gap
+    // whole milliseconds, as Clock times are: a fraction would ask the Clock for a sleep too short to pass
+    // (`now` is whole, so this is never before it)
+    return Math.floor(at)
+  }
+}
+
+/**
  * The most status requests in flight at once in `runAll`, whatever the
  * number of jobs followed: beyond it a due poll waits for a request to end,
  * so that thousands of jobs due together do not block the event loop while
@@ -354,7 +382,9 @@ export const runAll = (
 ): Effect.Effect<void, WatchError> =>
   Effect.flatMap(Effect.clock, (clock) =>
     Effect.suspend(() => {
-      const pending = new Set(jobIds).values()
+      const ids = new Set(jobIds)
+      const pending = ids.values()
+      const firstPolls = new FirstPolls(config.interval, Math.min(concurrency, ids.size))
       let exhausted = false
       /** Jobs followed and not ended. */
       let active = 0
@@ -459,7 +489,10 @@ export const runAll = (
             break
           }
           active++
-          ready.push(new Poller(client, next.value, config, clock))
+          const poller = new Poller(client, next.value, config, clock)
+          poller.at = firstPolls.next(now)
+          if (poller.at > now) due.push(poller)
+          else ready.push(poller)
         }
         while (due.size > 0 && due.peek()!.at <= now) ready.push(due.pop()!)
         const batch: Array<Poller> = []
