@@ -110,12 +110,10 @@ const console = (stdio: Stdio.Service, base: Console.Console): Console.Console =
   return { ...base, log: out, info: out, debug: err, warn: err, error: err }
 }
 
-/** The subcommands as the help and the "did you mean" see them. */
-const listed: ReadonlyArray<Help.AnyCommand> = subcommands
+/** The commands under `qoery`, in the order of `subcommands`, as the help and the "did you mean" see them. */
+const top = subcommands.map((c): Help.AnyDescriptor => c.descriptor)
 
-const nameOf = (c: Help.AnyCommand) => [...Command.getNames(c)][0]!
-
-const names = listed.map(nameOf)
+const names = top.map(Help.nameOf)
 
 /** What the arguments ask for before they reach the flag parser: a help page, or a usage error. */
 const preflight = (args: ReadonlyArray<string>, stdio: Stdio.Service) => {
@@ -123,8 +121,8 @@ const preflight = (args: ReadonlyArray<string>, stdio: Stdio.Service) => {
   const before = dashdash === -1 ? args : args.slice(0, dashdash)
   const style = { color: stdio.color, width: Math.min(100, Math.max(40, (stdio.columns() ?? 80) - 1)) }
   const first = before[0]
-  const sub = listed.find((c) => nameOf(c) === first)
-  if (first !== undefined && !first.startsWith("-") && sub === undefined) {
+  const { descriptor, path } = Help.resolvePath(top, before)
+  if (first !== undefined && !first.startsWith("-") && path.length === 0) {
     const guess = Help.didYouMean(first, names)
     return Effect.fail(
       new Failure.UsageError({
@@ -135,11 +133,28 @@ const preflight = (args: ReadonlyArray<string>, stdio: Stdio.Service) => {
       })
     )
   }
+  const next = before[path.length]
+  const children = descriptor === undefined ? [] : Help.subcommandsOf(descriptor)
+  if (children.length > 0 && next !== undefined && !next.startsWith("-")) {
+    const childNames = children.map(Help.nameOf)
+    const guess = Help.didYouMean(next, childNames)
+    const parent = `qoery ${path.join(" ")}`
+    return Effect.fail(
+      new Failure.UsageError({
+        problem: `${JSON.stringify(next)} is not a ${parent} command`,
+        hint: guess === undefined
+          ? `The commands are ${childNames.join(", ")}; \`${parent} --help\` describes them.`
+          : `Did you mean \`${parent} ${guess}\`?`
+      })
+    )
+  }
   if (before.includes("--wizard")) {
     return Effect.fail(new Failure.UsageError({ problem: "unknown flag --wizard", hint: "Run `qoery --help`." }))
   }
   if (before.length === 0 || before.includes("--help") || before.includes("-h")) {
-    const text = sub === undefined ? Help.root(command, listed, style) : Help.command(sub, style)
+    const text = descriptor === undefined
+      ? Help.root(command.descriptor, top, style)
+      : Help.command(descriptor, path, style)
     return Effect.as(stdio.out(text), true)
   }
   return Effect.succeed(false)

@@ -61,6 +61,20 @@ describe("help", { timeout: 60_000 }, () => {
     assert.include(far.stderr, "The commands are run, watch")
   })
 
+  it("a command with subcommands: its own help, its subcommands' help, a did-you-mean among them", async () => {
+    const batch = await runInProcess(["batch", "--help"])
+    assert.strictEqual(batch.code, 0)
+    assert.match(batch.stdout, /^qoery batch <command>/)
+    assert.match(batch.stdout, /^ {2}run\b/m)
+    const run = await runInProcess(["batch", "run", "--help"])
+    assert.strictEqual(run.code, 0)
+    assert.match(run.stdout, /^qoery batch run /)
+    for (const f of filler) assert.notInclude(run.stdout, f)
+    const typo = await runInProcess(["batch", "rnu"])
+    assert.strictEqual(typo.code, 2)
+    assert.include(typo.stderr, "Did you mean `qoery batch run`?")
+  })
+
   it("--wizard is not a flag of qoery", async () => {
     const result = await runInProcess(["run", "x", "--wizard"])
     assert.strictEqual(result.code, 2)

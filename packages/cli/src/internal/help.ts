@@ -11,15 +11,46 @@
  */
 import * as AutoCorrect from "@effect/cli/AutoCorrect"
 import * as CliConfig from "@effect/cli/CliConfig"
-import * as Command from "@effect/cli/Command"
+import * as Descriptor from "@effect/cli/CommandDescriptor"
 import * as HelpDoc from "@effect/cli/HelpDoc"
 import type * as Span from "@effect/cli/HelpDoc/Span"
 import * as Usage from "@effect/cli/Usage"
+import * as HashMap from "effect/HashMap"
 import * as Match from "effect/Match"
+import * as Option from "effect/Option"
 
-/** A command as the help sees it (any handler, any error). */
+/** A command's descriptor: its name, flags, arguments and subcommands. */
+export type AnyDescriptor = Descriptor.Command<unknown>
 
-export type AnyCommand = Command.Command<any, any, any, any>
+/** The name of a command. */
+export const nameOf = (d: AnyDescriptor): string => [...Descriptor.getNames(d)][0] ?? ""
+
+/** The subcommands of a command, in the order they were given (the order of its help's COMMANDS). */
+export const subcommandsOf = (d: AnyDescriptor): ReadonlyArray<AnyDescriptor> => {
+  const byName = Descriptor.getSubcommands(d)
+  const ordered = sections(Descriptor.getHelp(d, config)).commands.map((e) => e.name.split(" ")[0] ?? "")
+  const names = [...new Set([...ordered, ...HashMap.keys(byName)])]
+  // A command without subcommands is its own only entry there.
+  return names.filter((name) => name !== nameOf(d)).flatMap((name) => Option.toArray(HashMap.get(byName, name)))
+}
+
+/**
+ * The command the leading words of `args` name (`batch run` in `qoery batch
+ * run --help`) among `top` (the commands under `qoery`), with its path.
+ */
+export const resolvePath = (top: ReadonlyArray<AnyDescriptor>, args: ReadonlyArray<string>) => {
+  let level = top
+  let current: AnyDescriptor | undefined
+  const path: Array<string> = []
+  for (const word of args) {
+    const next = level.find((d) => nameOf(d) === word)
+    if (next === undefined) break
+    current = next
+    level = subcommandsOf(next)
+    path.push(word)
+  }
+  return { descriptor: current, path }
+}
 
 const config = CliConfig.defaultConfig
 
@@ -60,6 +91,7 @@ interface Sections {
   description: Array<string>
   arguments: Array<Entry>
   options: Array<Entry>
+  commands: Array<Entry>
 }
 
 /**
@@ -68,8 +100,8 @@ interface Sections {
  * ("This setting is optional."); what is between is our description.
  */
 const sections = (doc: HelpDoc.HelpDoc): Sections => {
-  const result: Sections = { description: [], arguments: [], options: [] }
-  let current: "description" | "arguments" | "options" | undefined
+  const result: Sections = { description: [], arguments: [], options: [], commands: [] }
+  let current: "description" | "arguments" | "options" | "commands" | undefined
   const visit = (d: HelpDoc.HelpDoc): void =>
     Match.valueTags(d, {
       Empty: () => {},
@@ -81,13 +113,17 @@ const sections = (doc: HelpDoc.HelpDoc): Sections => {
           ? "arguments"
           : title === "OPTIONS"
           ? "options"
+          : title === "COMMANDS"
+          ? "commands"
           : undefined
       },
       Paragraph: (p) => {
         if (current === "description") result.description.push(spanText(p.value))
+        // A subcommand's line: its usage, then its description; the first word is its name.
+        if (current === "commands") result.commands.push({ name: spanText(p.value).trim(), description: [] })
       },
       DescriptionList: (list) => {
-        if (current !== "arguments" && current !== "options") return
+        if (current === undefined || current === "description") return
         for (const [span, block] of list.definitions) {
           if (builtIn.test(spanText(span))) continue
           const [, ...ours] = paragraphs(block)
@@ -138,8 +174,8 @@ export interface Style {
 const heading = (style: Style, text: string) => style.color ? `\x1b[1m${text}\x1b[0m` : text
 
 /** The usage line of a command, after `qoery `. */
-const usageOf = (command: AnyCommand): string =>
-  Usage.enumerate(Command.getUsage(command), config).map(spanText).map((s) => s.trim())[0] ?? ""
+const usageOf = (d: AnyDescriptor): string =>
+  Usage.enumerate(Descriptor.getUsage(d), config).map(spanText).map((s) => s.trim())[0] ?? ""
 
 /** The words of a usage line: the name, the arguments (`<search>`) and the flags (`[--out FILE]`). */
 const usageParts = (usage: string) => {
@@ -159,30 +195,43 @@ const argumentsFirst = (usage: string): string => {
 
 const helpFlag: Entry = { name: "-h, --help", description: ["Show this help."] }
 
-/** The help of one command, e.g. `qoery run --help`. */
-export const command = (self: AnyCommand, style: Style): string => {
-  const s = sections(Command.getHelp(self, config))
-  const lines = [`qoery ${argumentsFirst(usageOf(self))}`, ""]
+/** The table of a command's subcommands: `run <search>` and the first sentence of its description. */
+const commandTable = (commands: ReadonlyArray<AnyDescriptor>, style: Style) =>
+  table(
+    commands.map((c): Entry => {
+      const { args, name } = usageParts(usageOf(c))
+      const first = sections(Descriptor.getHelp(c, config)).description[0] ?? ""
+      return { name: [name, ...args].join(" "), description: [first.split(/(?<=\.)\s/)[0] ?? first] }
+    }),
+    style.width
+  )
+
+/**
+ * The help of one command, e.g. `qoery run --help`, or of a command with
+ * subcommands (`qoery batch --help`); `path` is its place under `qoery`.
+ */
+export const command = (self: AnyDescriptor, path: ReadonlyArray<string>, style: Style): string => {
+  const s = sections(Descriptor.getHelp(self, config))
+  const subcommands = subcommandsOf(self)
+  const parent = path.slice(0, -1).map((p) => `${p} `).join("")
+  const usage = subcommands.length > 0
+    ? `qoery ${path.join(" ")} <command> [options]`
+    : `qoery ${parent}${argumentsFirst(usageOf(self))}`
+  const lines = [usage, ""]
   for (const p of s.description) lines.push(wrap(p, style.width, 0), "")
+  if (subcommands.length > 0) lines.push(heading(style, "Commands:"), ...commandTable(subcommands, style), "")
   if (s.arguments.length > 0) lines.push(heading(style, "Arguments:"), ...table(s.arguments, style.width), "")
   lines.push(heading(style, "Options:"), ...table([...s.options, helpFlag], style.width))
+  if (subcommands.length > 0) lines.push("", `Run \`qoery ${path.join(" ")} <command> --help\` for a command's flags.`)
   return lines.join("\n") + "\n"
 }
 
 /** The help of `qoery` itself: its commands and the flags every command takes. */
-export const root = (self: AnyCommand, commands: ReadonlyArray<AnyCommand>, style: Style): string => {
-  const s = sections(Command.getHelp(self, config))
-  const [summary, ...rest] = s.description
-  const entries = commands.map((c): Entry => {
-    const { args, name } = usageParts(usageOf(c))
-    const usage = [name, ...args].join(" ")
-    const first = sections(Command.getHelp(c, config)).description[0] ?? ""
-    return { name: usage, description: [first.split(/(?<=\.)\s/)[0] ?? first] }
-  })
+export const root = (self: AnyDescriptor, commands: ReadonlyArray<AnyDescriptor>, style: Style): string => {
+  const s = sections(Descriptor.getHelp(self, config))
   const lines = ["qoery <command> [options]", ""]
-  if (summary !== undefined) lines.push(wrap(summary, style.width, 0), "")
-  for (const p of rest) lines.push(wrap(p, style.width, 0), "")
-  lines.push(heading(style, "Commands:"), ...table(entries, style.width), "")
+  for (const p of s.description) lines.push(wrap(p, style.width, 0), "")
+  lines.push(heading(style, "Commands:"), ...commandTable(commands, style), "")
   lines.push(
     heading(style, "Options:"),
     ...table([
