@@ -4,6 +4,7 @@
  * against the same emulator in another process, rounds alternating.
  */
 import { JobWatcher, QoeryClient } from "@effect-qoery/client"
+import * as UndiciHttpClient from "@effect-qoery/client/UndiciHttpClient"
 import { FetchHttpClient, type HttpClient } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
 import { Effect, Layer, Schedule, Stream } from "effect"
@@ -16,8 +17,11 @@ export interface PollResult {
   readonly floorUs: number
   readonly undiciUs: number
   readonly fetchUs: number
+  readonly platformUndiciUs: number
   readonly pollCpuRatio: number
   readonly pollCpuRatioFetch: number
+  /** The same watch over `@effect/platform-node`'s `NodeHttpClient.layerUndici` (reference). */
+  readonly pollCpuRatioPlatformUndici: number
 }
 
 const cpuPerPoll = async (polls: number, f: () => Promise<unknown>) => {
@@ -66,19 +70,23 @@ export const runPollBench = async ({ quick }: { readonly quick: boolean }): Prom
           Effect.provide(layer(transport))
         )
       )
-    const undici = watcher(NodeHttpClient.layerUndici)
+    const undici = watcher(UndiciHttpClient.layer)
     const fetch = watcher(FetchHttpClient.layer)
+    const platformUndici = watcher(NodeHttpClient.layerUndici)
 
     await floor()
     await undici()
     await fetch()
+    await platformUndici()
     const f: Array<number> = []
     const u: Array<number> = []
     const fe: Array<number> = []
+    const pu: Array<number> = []
     for (let r = 0; r < rounds; r++) {
       f.push(await cpuPerPoll(polls, floor))
       u.push(await cpuPerPoll(polls, undici))
       fe.push(await cpuPerPoll(polls, fetch))
+      pu.push(await cpuPerPoll(polls, platformUndici))
     }
     agent.destroy()
     const floorUs = median(f)
@@ -88,8 +96,10 @@ export const runPollBench = async ({ quick }: { readonly quick: boolean }): Prom
       floorUs,
       undiciUs: median(u),
       fetchUs: median(fe),
+      platformUndiciUs: median(pu),
       pollCpuRatio: median(u.map((x, i) => x / f[i]!)),
-      pollCpuRatioFetch: median(fe.map((x, i) => x / f[i]!))
+      pollCpuRatioFetch: median(fe.map((x, i) => x / f[i]!)),
+      pollCpuRatioPlatformUndici: median(pu.map((x, i) => x / f[i]!))
     }
   } finally {
     await emulator.stop()

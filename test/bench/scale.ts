@@ -3,8 +3,8 @@
  * watchAll, against the emulator in another process.
  */
 import { JobStatus, JobWatcher, QoeryClient } from "@effect-qoery/client"
-import { NodeHttpClient } from "@effect/platform-node"
-import { Duration, Effect, Layer, Stream } from "effect"
+import * as UndiciHttpClient from "@effect-qoery/client/UndiciHttpClient"
+import { Duration, Effect, Layer, Stream, Tracer } from "effect"
 import { monitorEventLoopDelay } from "node:perf_hooks"
 import { apiKey, startEmulator } from "./emulatorProcess.js"
 import { percentile } from "./stats.js"
@@ -22,6 +22,53 @@ export interface ScaleResult {
   readonly requestsAfterTerminal: number
   readonly latencyP99Ms: number
   readonly latencyP99OverIntervalMs: number
+  /** Per poll after a successful one: when its span started minus the end of the previous one's plus the interval. */
+  readonly pollLatenessP99Ms: number
+  readonly pollsTimed: number
+}
+
+/**
+ * A tracer that only notes when each `JobWatcher.poll` span starts and ends:
+ * the poll's due time is the end of the previous response plus the interval
+ * (the watcher reads its clock just after the span ends, so this due time is
+ * if anything early, and the lateness measured if anything high).
+ */
+const pollTimer = (intervalMs: number) => {
+  const lastEnd = new Map<string, number>()
+  const lateness: Array<number> = []
+  const tracer = Tracer.make({
+    span: (name, parent, context, links, startTime, kind) => {
+      const attributes = new Map<string, unknown>()
+      const start = Number(startTime / 1_000_000n)
+      const span: Tracer.Span = {
+        _tag: "Span",
+        name,
+        spanId: "poll",
+        traceId: "scale",
+        parent,
+        context,
+        status: { _tag: "Started", startTime },
+        attributes,
+        links,
+        sampled: true,
+        kind,
+        end: (endTime, exit) => {
+          if (name !== "JobWatcher.poll") return
+          const jobId = attributes.get("qoery.job_id") as string
+          const previous = lastEnd.get(jobId)
+          if (previous !== undefined) lateness.push(start - (previous + intervalMs))
+          if (exit._tag === "Success") lastEnd.set(jobId, Number(endTime / 1_000_000n))
+          else lastEnd.delete(jobId) // the next poll is a retry after a backoff: not timed
+        },
+        attribute: (key, value) => void attributes.set(key, value),
+        event: () => {},
+        addLinks: () => {}
+      }
+      return span
+    },
+    context: (f) => f()
+  })
+  return { tracer, lateness }
 }
 
 const gc = () => (globalThis as { gc?: () => void }).gc?.()
@@ -38,8 +85,9 @@ export const runScaleBench = async ({ quick }: { readonly quick: boolean }): Pro
   const emulator = await startEmulator({ jobDuration: `${jobDurationMs}ms`, pollingInterval: `${intervalMs}ms` })
   try {
     const layer = QoeryClient.layer({ apiKey, baseUrl: emulator.baseUrl }).pipe(
-      Layer.provide(NodeHttpClient.layerUndici)
+      Layer.provide(UndiciHttpClient.layer)
     )
+    const timer = pollTimer(intervalMs)
     return await Effect.runPromise(
       Effect.gen(function*() {
         const client = yield* QoeryClient.QoeryClient
@@ -72,7 +120,8 @@ export const runScaleBench = async ({ quick }: { readonly quick: boolean }): Pro
               // the fewest polls that see the end: the first one, then one an interval until the end
               minimum.push(1 + Math.max(0, Math.ceil((ended - firstSeen.get(item.jobId)!) / intervalMs)))
             })
-          )
+          ),
+          Effect.withTracer(timer.tracer)
         )
         clearTimeout(probe)
         delay.disable()
@@ -93,7 +142,9 @@ export const runScaleBench = async ({ quick }: { readonly quick: boolean }): Pro
           extraRequestsPerJob: requestsPerJob - minimumRequestsPerJob,
           requestsAfterTerminal: after.statusRequestsAfterTerminal - before.statusRequestsAfterTerminal,
           latencyP99Ms,
-          latencyP99OverIntervalMs: latencyP99Ms - intervalMs
+          latencyP99OverIntervalMs: latencyP99Ms - intervalMs,
+          pollLatenessP99Ms: percentile(timer.lateness, 99),
+          pollsTimed: timer.lateness.length
         }
       }).pipe(Effect.provide(layer))
     )
