@@ -138,13 +138,3 @@ export class ApiInfo extends Schema.Class<ApiInfo>("ApiInfo")({
 export class RootStatus extends Schema.Class<RootStatus>("RootStatus")({
   status: Schema.String
 }) {}
-
-/**
- * A `format: date-time` of the spec as a `DateTime.Utc`. It encodes as the
- * service writes dates (`2025-11-10T15:16:45Z`, milliseconds only when there
- * are some), which is how the emulator writes them too.
- *
- * @since 0.1.0
- * @category schemas
- */
-export { Timestamp }

@@ -1,5 +1,5 @@
+import * as JobStatus from "@effect-qoery/client/JobStatus"
 import * as Payloads from "@effect-qoery/client/Payloads"
-import * as DateTime from "effect/DateTime"
 import * as Schema from "effect/Schema"
 import type * as Faults from "../Faults.js"
 import { userIdOf } from "./auth.js"
@@ -44,7 +44,6 @@ export const resetDate = (now: number): number => {
   return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1)
 }
 
-const formatTimestamp = Schema.encodeSync(Payloads.Timestamp)
 const encodeUsage = Schema.encodeSync(Payloads.UsageStats)
 
 export interface Quota {
@@ -72,7 +71,7 @@ export const makeQuota = (quota: number): Quota => {
     headers: (c, now) => ({
       "x-ratelimit-limit": String(quota),
       "x-ratelimit-remaining": String(Math.max(0, quota - c.calls)),
-      "x-ratelimit-reset": formatTimestamp(DateTime.unsafeMake(resetDate(now)))
+      "x-ratelimit-reset": JobStatus.formatTimestamp(resetDate(now))
     }),
     usage: (key, now) => {
       const breakdown = endpoints.map((endpoint) => {
