@@ -465,9 +465,10 @@ export const writeFile = (
 
     const write = (temp: string, created: { value: boolean }) =>
       Effect.scoped(Effect.gen(function*() {
-        // "wx": never truncate a file that is not ours.
-        const file = yield* fs.open(temp, { flag: "wx" })
+        // "wx": never truncate a file that is not ours. Flagged before the open: an interruption right after the
+        // file appears must still remove it (the name, with this pid and a random part, is this write's alone).
         created.value = true
+        const file = yield* fs.open(temp, { flag: "wx" })
         let bytes = 0
         let columns: ReadonlyArray<string> = []
         const rows = yield* client.downloadCsv(jobId).pipe(
