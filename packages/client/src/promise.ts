@@ -451,6 +451,19 @@ const fromEnvironment = (): QoeryClient.Options =>
 const csvGrace: JobWatcher.RetryOptions = { base: 250, cap: 1_000, budget: 8 }
 
 /**
+ * The cheapest transport the runtime has: on Node, `UndiciHttpClient` when the
+ * `undici` package can be loaded (BENCHMARKS.md: about half the CPU of fetch
+ * per poll); elsewhere, or without `undici`, the global `fetch`.
+ */
+const cheapestHttpClient: Layer.Layer<import("@effect/platform/HttpClient").HttpClient> = Layer.unwrapEffect(
+  Effect.promise(() =>
+    typeof process === "object" && typeof process.versions?.node === "string"
+      ? import("./UndiciHttpClient.js").then((module) => module.layer, () => FetchHttpClient.layer)
+      : Promise.resolve(FetchHttpClient.layer)
+  )
+)
+
+/**
  * Creates a client. Throws a `QoeryApiError` (`InvalidInput`) at once when
  * the base URL is not an http(s) origin.
  *
@@ -464,7 +477,7 @@ export const createClient = (options: ClientOptions = {}): Client => {
   const checked = QoeryClient.parseBaseUrl(baseUrl)
   if (Either.isLeft(checked)) throw new QoeryApiError(checked.left)
   const http = options.fetch === undefined
-    ? FetchHttpClient.layer
+    ? cheapestHttpClient
     : FetchHttpClient.layer.pipe(Layer.provide(Layer.succeed(FetchHttpClient.Fetch, options.fetch)))
   const runtime = ManagedRuntime.make(
     QoeryClient.layer({
