@@ -18,9 +18,15 @@ import * as path from "node:path"
 import { expectedRows } from "../support/expected.js"
 import { assertJobStatuses, clientLayer, runCli, serve, type Served, stateDir } from "../support/reliability.js"
 
-/** Jobs of 600 ms polled every 20 ms; requests time out after 400 ms; retries start at 10 ms. */
+/**
+ * Jobs of 600 ms polled every 20 ms; retries start at 10 ms. Requests time out
+ * after 2 s: a shorter timeout fires on a loaded machine after the emulator has
+ * already answered, and the retry then reads as a request after the terminal
+ * status. The hang and stall faults last well past it.
+ */
 const emulatorOptions: Emulator.Options = { jobDuration: "600 millis", pollingInterval: "20 millis" }
-const requestTimeout = 400
+const requestTimeout = 2_000
+const pastTheTimeout = requestTimeout + 1_500
 const fast: JobWatcher.WatchOptions = {
   interval: 20,
   minInterval: 5,
@@ -90,7 +96,7 @@ const matrix: ReadonlyArray<FaultRow> = [
   { name: "dropped connection", fault: { kind: "drop" }, status: recovered, rows: recovered, writeFile: recovered },
   {
     name: "hang past the request timeout",
-    fault: { kind: "delay", millis: 1_500 },
+    fault: { kind: "delay", millis: pastTheTimeout },
     status: recovered,
     rows: recovered,
     writeFile: recovered
@@ -125,7 +131,7 @@ const matrix: ReadonlyArray<FaultRow> = [
   },
   {
     name: "body stalls",
-    fault: { kind: "stall", millis: 1_500 },
+    fault: { kind: "stall", millis: pastTheTimeout },
     status: recovered,
     rows: fails("TransportError", "Stalled"),
     writeFile: recovered
