@@ -48,6 +48,16 @@ export const layerMemory: Layer.Layer<WorkflowEngine.WorkflowEngine> = WorkflowE
 const baseConfig = (options: Partial<ShardingConfig.ShardingConfig["Type"]>) =>
   ShardingConfig.layer({ entityMessagePollInterval: Duration.seconds(2), ...options })
 
+/** The workflow engine of one process whose messages are in SQL; with an address it owns every shard. */
+const layerOnSql = (runnerAddress: Option.Option<RunnerAddress.RunnerAddress>) =>
+  ClusterWorkflowEngine.layer.pipe(
+    Layer.provideMerge(Sharding.layer),
+    Layer.provide(Runners.layerNoop),
+    Layer.provideMerge(Layer.orDie(SqlMessageStorage.layer)),
+    Layer.provide([RunnerStorage.layerMemory, RunnerHealth.layerNoop]),
+    Layer.provide(baseConfig({ runnerAddress }))
+  )
+
 /**
  * The durable engine of one process on SQLite, given its SQL client: the
  * messages of every workflow (requests, activity results) go to the
@@ -61,13 +71,9 @@ export const layerSingleRunner: Layer.Layer<
   WorkflowEngine.WorkflowEngine | Sharding.Sharding | MessageStorage.MessageStorage,
   never,
   SqlClient.SqlClient
-> = ClusterWorkflowEngine.layer.pipe(
-  Layer.provideMerge(Sharding.layer),
-  Layer.provide(Runners.layerNoop),
-  Layer.provideMerge(Layer.orDie(SqlMessageStorage.layer)),
-  Layer.provide([RunnerStorage.layerMemory, RunnerHealth.layerNoop]),
+> = layerOnSql(
   // A runner needs an address to own shards; this one is never listened on (`Runners.layerNoop`).
-  Layer.provide(baseConfig({ runnerAddress: Option.some(RunnerAddress.make("localhost", 34431)) }))
+  Option.some(RunnerAddress.make("localhost", 34431))
 )
 
 /**
@@ -82,13 +88,9 @@ export const layerSubmitter: Layer.Layer<
   WorkflowEngine.WorkflowEngine | Sharding.Sharding | MessageStorage.MessageStorage,
   never,
   SqlClient.SqlClient
-> = ClusterWorkflowEngine.layer.pipe(
-  Layer.provideMerge(Sharding.layer),
-  Layer.provide(Runners.layerNoop),
-  Layer.provideMerge(Layer.orDie(SqlMessageStorage.layer)),
-  Layer.provide([RunnerStorage.layerMemory, RunnerHealth.layerNoop]),
+> = layerOnSql(
   // Without an address, a process owns no shards.
-  Layer.provide(baseConfig({ runnerAddress: Option.none() }))
+  Option.none()
 )
 
 /**
