@@ -1,25 +1,16 @@
 import { JobStatus, JobWatcher, QoeryError } from "@effect-qoery/client"
 import { assert, describe, it } from "@effect/vitest"
 import { Duration, Schema } from "effect"
+import { wireStatus } from "../../../test/support/statuses.js"
 import * as Failure from "../src/internal/failure.js"
 
 const failed = (rows: number) =>
-  Schema.decodeUnknownSync(JobStatus.Failed)({
-    job_id: "20251110_151628",
+  Schema.decodeUnknownSync(JobStatus.Failed)(wireStatus({
     status: "error",
     query: "make it fail",
     error: "scraper crashed",
-    progress: {
-      current_step: "scraping",
-      rows_collected: rows,
-      urls_processed: 2,
-      urls_total: 5,
-      last_updated: "2025-11-10T15:17:51Z"
-    },
-    urls: [],
-    csv_url: "/v0/datasets/20251110_151628/csv",
-    started_at: "2025-11-10T15:16:28Z"
-  })
+    progress: { rows_collected: rows, urls_processed: 2, urls_total: 5 }
+  }))
 
 describe("explain", () => {
   it("gives each kind of failure its exit code", () => {

@@ -1,23 +1,12 @@
-import { JobStatus } from "@effect-qoery/client"
 import { assert, describe, it } from "@effect/vitest"
-import { DateTime, Duration, Schema } from "effect"
+import { DateTime, Duration } from "effect"
+import { decodedStatus } from "../../../test/support/statuses.js"
 import * as Output from "../src/internal/output.js"
 
 const status = (progress: { rows: number; urls: number; total: number }, state = "processing") =>
-  Schema.decodeUnknownSync(JobStatus.JobStatus)({
-    job_id: "20251110_151628",
+  decodedStatus({
     status: state,
-    query: "climate change statistics",
-    progress: {
-      current_step: "scraping",
-      rows_collected: progress.rows,
-      urls_processed: progress.urls,
-      urls_total: progress.total,
-      last_updated: "2025-11-10T15:17:51Z"
-    },
-    urls: [],
-    csv_url: "/v0/datasets/20251110_151628/csv",
-    started_at: "2025-11-10T15:16:28Z"
+    progress: { rows_collected: progress.rows, urls_processed: progress.urls, urls_total: progress.total }
   })
 
 const elapsed = Duration.seconds(83)

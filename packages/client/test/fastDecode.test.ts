@@ -1,29 +1,15 @@
 import { JobStatus } from "@effect-qoery/client"
 import { assert, describe, it } from "@effect/vitest"
 import { DateTime, Either, Schema } from "effect"
+import { wireStatus } from "../../../test/support/statuses.js"
 import { parseMillis } from "../src/internal/timestamp.js"
 
 // The very instance `JobStatus.decodeUnknown` runs, not one built here.
 const fast = JobStatus.decodeFast
 const schema = Schema.decodeUnknownEither(JobStatus.JobStatus)
 
-const base = {
-  job_id: "20251110_151628",
-  status: "processing",
-  query: "climate change statistics",
-  progress: {
-    current_step: "scraping",
-    rows_collected: 1250,
-    urls_processed: 8,
-    urls_total: 15,
-    last_updated: "2025-11-10T15:16:45Z"
-  },
-  urls: ["https://example.com/data1", "https://example.com/data2"],
-  csv_url: "/v0/datasets/20251110_151628/csv",
-  error: null,
-  started_at: "2025-11-10T15:16:28Z",
-  completed_at: null
-}
+// The spec's processing example.
+const base = wireStatus()
 
 const values: ReadonlyArray<unknown> = [
   undefined,
