@@ -3,6 +3,7 @@
  * every endpoint, and each error status mapped to its QoeryError.
  */
 import { JobStatus, QoeryClient, type QoeryError } from "@effect-qoery/client"
+import * as LeanFetchHttpClient from "@effect-qoery/client/FetchHttpClient"
 import { Emulator, Faults } from "@effect-qoery/emulator"
 import { FetchHttpClient, type HttpClient } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
@@ -14,7 +15,8 @@ const realTime = { jobDuration: Duration.millis(300), pollingInterval: Duration.
 
 const clients: ReadonlyArray<[string, Layer.Layer<HttpClient.HttpClient>]> = [
   ["undici", NodeHttpClient.layerUndici],
-  ["fetch", FetchHttpClient.layer]
+  ["fetch", FetchHttpClient.layer],
+  ["lean fetch", LeanFetchHttpClient.layer]
 ]
 
 const clientLayer = (

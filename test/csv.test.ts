@@ -5,6 +5,7 @@
  * writeFile whole or not at all when the download is cut short.
  */
 import { DatasetCsv, JobWatcher, QoeryClient } from "@effect-qoery/client"
+import * as LeanFetchHttpClient from "@effect-qoery/client/FetchHttpClient"
 import { Dataset, Emulator, Faults } from "@effect-qoery/emulator"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
@@ -299,6 +300,7 @@ layer(serve({ jobDuration: "3 seconds" }), { excludeTestServices: true })("Datas
 const compressed: ReadonlyArray<readonly [string, Layer.Layer<HttpClient.HttpClient>, Emulator.Options["compress"]]> = [
   ["fetch", FetchHttpClient.layer, true],
   ["fetch", FetchHttpClient.layer, "chunked"],
+  ["lean fetch", LeanFetchHttpClient.layer, true],
   ["undici", NodeHttpClient.layerUndici, true]
 ]
 for (const [name, httpClient, compress] of compressed) {

@@ -1,4 +1,8 @@
-/** The emulator in a child process, so that what the bench measures in this process is the client alone. */
+/**
+ * The emulator in a child process, so that what the bench measures in this
+ * process is the client alone. Like the client, it runs as built (`dist`),
+ * as users get it: `pnpm bench` builds first.
+ */
 import { spawn } from "node:child_process"
 import * as path from "node:path"
 import * as readline from "node:readline"
@@ -18,10 +22,7 @@ export const startEmulator = async (options: {
   readonly pollingInterval?: string
 }): Promise<EmulatorProcess> => {
   const child = spawn(process.execPath, [
-    "--conditions=source",
-    "--import",
-    "tsx",
-    "packages/emulator/src/bin.ts",
+    "packages/emulator/dist/bin.js",
     "--port",
     "0",
     "--quiet",

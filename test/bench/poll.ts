@@ -1,9 +1,11 @@
 /**
  * Poll cost: client CPU per completed poll of JobWatcher.watch, beside a
- * hand-written node:http keep-alive loop with JSON.parse (the floor in Node),
- * against the same emulator in another process, rounds alternating.
+ * hand-written node:http keep-alive loop with JSON.parse (the floor in Node)
+ * and a bare fetch + JSON.parse loop, against the same emulator in another
+ * process, rounds alternating.
  */
 import { JobWatcher, QoeryClient } from "@effect-qoery/client"
+import * as LeanFetchHttpClient from "@effect-qoery/client/FetchHttpClient"
 import * as UndiciHttpClient from "@effect-qoery/client/UndiciHttpClient"
 import { FetchHttpClient, type HttpClient } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
@@ -17,9 +19,16 @@ export interface PollResult {
   readonly floorUs: number
   readonly undiciUs: number
   readonly fetchUs: number
+  readonly platformFetchUs: number
+  readonly bareFetchUs: number
   readonly platformUndiciUs: number
   readonly pollCpuRatio: number
+  /** Over the client's own `FetchHttpClient` (the Promise API's path when it is given a `fetch`). */
   readonly pollCpuRatioFetch: number
+  /** The same watch over `@effect/platform`'s `FetchHttpClient` (reference). */
+  readonly pollCpuRatioPlatformFetch: number
+  /** `fetch` + `JSON.parse` alone, no client (reference: what any fetch-based client starts from). */
+  readonly bareFetchRatio: number
   /** The same watch over `@effect/platform-node`'s `NodeHttpClient.layerUndici` (reference). */
   readonly pollCpuRatioPlatformUndici: number
 }
@@ -61,6 +70,12 @@ export const runPollBench = async ({ quick }: { readonly quick: boolean }): Prom
     const floor = async () => {
       for (let i = 0; i < polls; i++) await floorPoll()
     }
+    const bareFetch = async () => {
+      for (let i = 0; i < polls; i++) {
+        const response = await globalThis.fetch(url, { headers: { "x-api-key": apiKey, accept: "application/json" } })
+        JSON.parse(await response.text())
+      }
+    }
     // `emit: "every"` and a zero delay: every poll is a request, a decode and an element.
     const watcher = (transport: Layer.Layer<HttpClient.HttpClient>) => () =>
       Effect.runPromise(
@@ -71,22 +86,27 @@ export const runPollBench = async ({ quick }: { readonly quick: boolean }): Prom
         )
       )
     const undici = watcher(UndiciHttpClient.layer)
-    const fetch = watcher(FetchHttpClient.layer)
+    const fetch = watcher(LeanFetchHttpClient.layer)
+    const platformFetch = watcher(FetchHttpClient.layer)
     const platformUndici = watcher(NodeHttpClient.layerUndici)
 
-    await floor()
-    await undici()
-    await fetch()
-    await platformUndici()
-    const f: Array<number> = []
-    const u: Array<number> = []
-    const fe: Array<number> = []
-    const pu: Array<number> = []
+    const runs = [floor, undici, fetch, platformFetch, platformUndici, bareFetch]
+    for (const run of runs) await run()
+    const [f, u, fe, pf, pu, bf] = runs.map(() => [] as Array<number>) as [
+      Array<number>,
+      Array<number>,
+      Array<number>,
+      Array<number>,
+      Array<number>,
+      Array<number>
+    ]
     for (let r = 0; r < rounds; r++) {
       f.push(await cpuPerPoll(polls, floor))
       u.push(await cpuPerPoll(polls, undici))
       fe.push(await cpuPerPoll(polls, fetch))
+      pf.push(await cpuPerPoll(polls, platformFetch))
       pu.push(await cpuPerPoll(polls, platformUndici))
+      bf.push(await cpuPerPoll(polls, bareFetch))
     }
     agent.destroy()
     const floorUs = median(f)
@@ -96,9 +116,13 @@ export const runPollBench = async ({ quick }: { readonly quick: boolean }): Prom
       floorUs,
       undiciUs: median(u),
       fetchUs: median(fe),
+      platformFetchUs: median(pf),
+      bareFetchUs: median(bf),
       platformUndiciUs: median(pu),
       pollCpuRatio: median(u.map((x, i) => x / f[i]!)),
       pollCpuRatioFetch: median(fe.map((x, i) => x / f[i]!)),
+      pollCpuRatioPlatformFetch: median(pf.map((x, i) => x / f[i]!)),
+      bareFetchRatio: median(bf.map((x, i) => x / f[i]!)),
       pollCpuRatioPlatformUndici: median(pu.map((x, i) => x / f[i]!))
     }
   } finally {

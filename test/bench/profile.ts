@@ -1,14 +1,22 @@
 /**
  * One transport's poll loop alone, to be profiled:
  *
- *   node --cpu-prof --cpu-prof-dir=prof --conditions=source --import tsx test/bench/profile.ts undici 5000
- *   node --conditions=source --import tsx test/bench/profileSummary.ts prof/<file>.cpuprofile
+ *   pnpm build
+ *   node --cpu-prof --cpu-prof-dir=prof --import tsx test/bench/profile.ts undici 5000
+ *   node --import tsx test/bench/profileSummary.ts prof/<file>.cpuprofile 5000
+ *
+ * Without `--conditions=source` the packages load as built (`dist`), as
+ * users get them: tsx compiles with esbuild's `keepNames`, which wraps every
+ * named closure in a `__name` call and made the client's own code cost about
+ * half as much again per poll.
  *
  * The transport is `floor` (node:http keep-alive + JSON.parse), `undici`
  * (the client's own undici HttpClient), `platform-undici`
- * (`NodeHttpClient.layerUndici`) or `fetch` (`FetchHttpClient`).
+ * (`NodeHttpClient.layerUndici`), `lean-fetch` (the client's own fetch
+ * HttpClient) or `fetch` (`@effect/platform`'s `FetchHttpClient`).
  */
 import { JobWatcher, QoeryClient } from "@effect-qoery/client"
+import * as LeanFetchHttpClient from "@effect-qoery/client/FetchHttpClient"
 import * as UndiciHttpClient from "@effect-qoery/client/UndiciHttpClient"
 import { FetchHttpClient, type HttpClient } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
@@ -21,6 +29,7 @@ const polls = Number(process.argv[3] ?? 5000)
 const transports: Record<string, Layer.Layer<HttpClient.HttpClient>> = {
   undici: UndiciHttpClient.layer,
   "platform-undici": NodeHttpClient.layerUndici,
+  "lean-fetch": LeanFetchHttpClient.layer,
   fetch: FetchHttpClient.layer
 }
 

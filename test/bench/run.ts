@@ -3,6 +3,9 @@
  * measured side by side in this one run, printed as one table and written to
  * bench-results.json. `pnpm bench --quick` is the smoke pass CI runs: small
  * sizes, no targets asserted.
+ *
+ * The packages are measured as built (`dist`, what users install): the
+ * script builds them first and runs without `--conditions=source`.
  */
 import * as fs from "node:fs"
 import * as os from "node:os"
@@ -47,6 +50,8 @@ const results = {
   zodDecodeRatio: decode?.zodDecodeRatio,
   pollCpuRatio: poll?.pollCpuRatio,
   pollCpuRatioFetch: poll?.pollCpuRatioFetch,
+  pollCpuRatioPlatformFetch: poll?.pollCpuRatioPlatformFetch,
+  bareFetchRatio: poll?.bareFetchRatio,
   pollCpuRatioPlatformUndici: poll?.pollCpuRatioPlatformUndici,
   pollFloorUs: poll?.floorUs,
   scale: scale && {
@@ -82,10 +87,22 @@ const rows: Array<[string, string, string, string]> = [
     check(poll && poll.pollCpuRatio <= 2.5)
   ],
   [
-    "poll CPU, watch over fetch (FetchHttpClient) / floor",
+    "poll CPU, watch over fetch (the client's FetchHttpClient) / floor",
     `${fmt(results.pollCpuRatioFetch)} (${fmt(poll?.fetchUs, 0)} us)`,
     "<= 3.5",
     check(poll && poll.pollCpuRatioFetch <= 3.5)
+  ],
+  [
+    "poll CPU, bare fetch + JSON.parse, no client / floor (reference)",
+    `${fmt(results.bareFetchRatio)} (${fmt(poll?.bareFetchUs, 0)} us)`,
+    "",
+    ""
+  ],
+  [
+    "poll CPU, watch over @effect/platform's FetchHttpClient / floor (reference)",
+    `${fmt(results.pollCpuRatioPlatformFetch)} (${fmt(poll?.platformFetchUs, 0)} us)`,
+    "",
+    ""
   ],
   [
     "poll CPU, watch over NodeHttpClient.layerUndici / floor (reference)",

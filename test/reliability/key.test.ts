@@ -7,7 +7,9 @@
  * the user opts in.
  */
 import { DatasetCsv, JobStatus, JobWatcher, QoeryClient } from "@effect-qoery/client"
+import * as LeanFetchHttpClient from "@effect-qoery/client/FetchHttpClient"
 import { createClient } from "@effect-qoery/client/promise"
+import * as UndiciHttpClient from "@effect-qoery/client/UndiciHttpClient"
 import { Faults } from "@effect-qoery/emulator"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
@@ -200,7 +202,9 @@ describe("the key is in no error, log or span", () => {
   for (const httpSpans of [false, true]) {
     const http: ReadonlyArray<readonly [string, Layer.Layer<HttpClient.HttpClient>]> = [
       ["undici", NodeHttpClient.layerUndici],
-      ["fetch", FetchHttpClient.layer]
+      ["fetch", FetchHttpClient.layer],
+      ["lean fetch", LeanFetchHttpClient.layer],
+      ["lean undici", UndiciHttpClient.layer]
     ]
     for (const [httpName, httpLayer] of http) {
       it(`every error path of the Effect API (${httpName}, httpSpans: ${httpSpans})`, async () => {
@@ -444,6 +448,8 @@ describe("the key goes to the configured origin only", () => {
 
   const clients: ReadonlyArray<readonly [string, Layer.Layer<HttpClient.HttpClient>]> = [
     ["FetchHttpClient", FetchHttpClient.layer],
+    ["@effect-qoery/client/FetchHttpClient", LeanFetchHttpClient.layer],
+    ["@effect-qoery/client/UndiciHttpClient", UndiciHttpClient.layer],
     ["NodeHttpClient.layerUndici", NodeHttpClient.layerUndici],
     ["NodeHttpClient.layer", NodeHttpClient.layer]
   ]

@@ -16,7 +16,7 @@
  *
  * @since 0.1.0
  */
-import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import * as HttpClient from "@effect/platform/HttpClient"
 import * as Cause from "effect/Cause"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as DateTime from "effect/DateTime"
@@ -30,6 +30,7 @@ import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import * as Stream from "effect/Stream"
 import * as DatasetCsv from "./DatasetCsv.js"
+import * as FetchHttpClient from "./FetchHttpClient.js"
 import type * as JobStatus from "./JobStatus.js"
 import * as JobWatcher from "./JobWatcher.js"
 import * as QoeryClient from "./QoeryClient.js"
@@ -312,7 +313,7 @@ export interface ClientOptions {
   readonly baseUrl?: string | undefined
   /** Per request: milliseconds or a duration such as `"10 seconds"`. Default 30 seconds. */
   readonly timeout?: Duration.DurationInput | undefined
-  /** The `fetch` to use (default the global one). */
+  /** A `fetch` to send every request with; without it, undici on Node (when the package loads), else the global `fetch`. */
   readonly fetch?: typeof globalThis.fetch | undefined
   /** Send the key over plain http to a host that is not loopback. Default `false`. */
   readonly allowInsecureKey?: boolean | undefined
@@ -453,9 +454,10 @@ const csvGrace: JobWatcher.RetryOptions = { base: 250, cap: 1_000, budget: 8 }
 /**
  * The cheapest transport the runtime has: on Node, `UndiciHttpClient` when the
  * `undici` package can be loaded (BENCHMARKS.md: about half the CPU of fetch
- * per poll); elsewhere, or without `undici`, the global `fetch`.
+ * per poll); elsewhere, or without `undici`, the global `fetch` through the
+ * client's lean `FetchHttpClient`.
  */
-const cheapestHttpClient: Layer.Layer<import("@effect/platform/HttpClient").HttpClient> = Layer.unwrapEffect(
+const cheapestHttpClient: Layer.Layer<HttpClient.HttpClient> = Layer.unwrapEffect(
   Effect.promise(() =>
     typeof process === "object" && typeof process.versions?.node === "string"
       ? import("./UndiciHttpClient.js").then((module) => module.layer, () => FetchHttpClient.layer)
@@ -478,7 +480,7 @@ export const createClient = (options: ClientOptions = {}): Client => {
   if (Either.isLeft(checked)) throw new QoeryApiError(checked.left)
   const http = options.fetch === undefined
     ? cheapestHttpClient
-    : FetchHttpClient.layer.pipe(Layer.provide(Layer.succeed(FetchHttpClient.Fetch, options.fetch)))
+    : Layer.succeed(HttpClient.HttpClient, FetchHttpClient.make(options.fetch))
   const runtime = ManagedRuntime.make(
     QoeryClient.layer({
       baseUrl,

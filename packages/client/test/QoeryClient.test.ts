@@ -1,4 +1,5 @@
 import { JobStatus, QoeryClient, QoeryError } from "@effect-qoery/client"
+import * as LeanFetchHttpClient from "@effect-qoery/client/FetchHttpClient"
 import * as UndiciHttpClient from "@effect-qoery/client/UndiciHttpClient"
 import { FetchHttpClient } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
@@ -7,26 +8,11 @@ import { Duration, Effect, Either, Layer, Redacted, Stream } from "effect"
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
 import * as zlib from "node:zlib"
+import { wireStatus } from "../../../test/support/statuses.js"
 
 const key = "sk-test-0123456789-secret"
 
-const status = {
-  job_id: "20251110_151628",
-  status: "processing",
-  query: "climate change statistics",
-  progress: {
-    current_step: "scraping",
-    rows_collected: 1250,
-    urls_processed: 8,
-    urls_total: 15,
-    last_updated: "2025-11-10T15:16:45Z"
-  },
-  urls: ["https://example.com/data1"],
-  csv_url: "/v0/datasets/20251110_151628/csv",
-  error: null,
-  started_at: "2025-11-10T15:16:28Z",
-  completed_at: null
-}
+const status = wireStatus({ urls: ["https://example.com/data1"] })
 
 type Handler = (req: http.IncomingMessage, res: http.ServerResponse, body: string) => void
 interface Seen {
@@ -68,7 +54,8 @@ const serve = (h: Handler) => {
 const clients = {
   undici: NodeHttpClient.layerUndici,
   fetch: FetchHttpClient.layer,
-  UndiciHttpClient: UndiciHttpClient.layer
+  UndiciHttpClient: UndiciHttpClient.layer,
+  LeanFetchHttpClient: LeanFetchHttpClient.layer
 }
 
 const withClient = <A, E>(

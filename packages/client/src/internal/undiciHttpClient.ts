@@ -5,33 +5,26 @@
  * a stream, a Promise or an `AbortController`. Interruption aborts through
  * undici's own `abort`. Headers are parsed only when read.
  *
- * What `@effect/platform`'s `HttpClient.make` adds per request, and this one
- * avoids: a `URL` parse (an absolute URL without query params is split as a
- * string), an `AbortController`, a `FinalizationRegistry` entry, a wrapper
- * around the response, and undici's `request()` (a `Readable` body and a
- * Promise). The client's tracing contract is kept: a span per request unless
- * the tracer is off or `HttpClient.withTracerDisabledWhen` says so.
+ * Besides what every lean transport leaves out (`./httpTransport.ts`), this
+ * one avoids an `AbortController` and undici's `request()` (a `Readable`
+ * body and a Promise).
  */
 import * as Cookies from "@effect/platform/Cookies"
 import * as Headers from "@effect/platform/Headers"
 import type * as HttpBody from "@effect/platform/HttpBody"
-import * as HttpClient from "@effect/platform/HttpClient"
+import type * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientError from "@effect/platform/HttpClientError"
-import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
-import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
-import * as HttpIncomingMessage from "@effect/platform/HttpIncomingMessage"
-import * as HttpTraceContext from "@effect/platform/HttpTraceContext"
+import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as UrlParams from "@effect/platform/UrlParams"
 import * as Chunk from "effect/Chunk"
-import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import type * as Fiber from "effect/Fiber"
-import * as FiberRef from "effect/FiberRef"
-import * as Inspectable from "effect/Inspectable"
 import * as Option from "effect/Option"
 import * as Runtime from "effect/Runtime"
 import * as Stream from "effect/Stream"
 import type * as Undici from "undici"
+import * as Transport from "./httpTransport.js"
 
 type Bytes = Buffer
 
@@ -99,21 +92,14 @@ class Body {
 
 const latin1 = (buffers: ReadonlyArray<Buffer>, i: number) => buffers[i]!.toString("latin1")
 
-class Response extends Inspectable.Class implements HttpClientResponse.HttpClientResponse {
-  readonly [HttpIncomingMessage.TypeId]: HttpIncomingMessage.TypeId = HttpIncomingMessage.TypeId
-  readonly [HttpClientResponse.TypeId]: HttpClientResponse.TypeId = HttpClientResponse.TypeId
-
+class Response extends Transport.Response {
   constructor(
-    readonly request: HttpClientRequest.HttpClientRequest,
-    readonly status: number,
+    request: HttpClientRequest.HttpClientRequest,
+    status: number,
     private readonly rawHeaders: ReadonlyArray<Buffer>,
     readonly body: Body
   ) {
-    super()
-  }
-
-  get statusText(): string | undefined {
-    return undefined
+    super(request, status)
   }
 
   private parsedHeaders: Headers.Headers | undefined
@@ -138,14 +124,6 @@ class Response extends Inspectable.Class implements HttpClientResponse.HttpClien
       if (latin1(this.rawHeaders, i).toLowerCase() === "set-cookie") setCookie.push(latin1(this.rawHeaders, i + 1))
     }
     return setCookie.length === 0 ? Cookies.empty : Cookies.fromSetCookie(setCookie)
-  }
-
-  get remoteAddress(): Option.Option<string> {
-    return Option.none()
-  }
-
-  private error(cause: unknown): HttpClientError.ResponseError {
-    return new HttpClientError.ResponseError({ request: this.request, response: this, reason: "Decode", cause })
   }
 
   private collected: Array<Bytes> | undefined
@@ -180,38 +158,11 @@ class Response extends Inspectable.Class implements HttpClientResponse.HttpClien
         : Buffer.concat(chunks).toString("utf8"))
   }
 
-  get json(): Effect.Effect<unknown, HttpClientError.ResponseError> {
-    return Effect.flatMap(
-      this.text,
-      (text) =>
-        Effect.try({ try: () => text === "" ? null : JSON.parse(text) as unknown, catch: (cause) => this.error(cause) })
-    )
-  }
-
-  get urlParamsBody(): Effect.Effect<UrlParams.UrlParams, HttpClientError.ResponseError> {
-    return Effect.flatMap(this.text, (text) =>
-      Effect.try({
-        try: () => UrlParams.fromInput(new URLSearchParams(text)),
-        catch: (cause) => this.error(cause)
-      }))
-  }
-
   get arrayBuffer(): Effect.Effect<ArrayBuffer, HttpClientError.ResponseError> {
     return Effect.map(this.all(), (chunks) => {
       const all = Buffer.concat(chunks)
       return all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength) as ArrayBuffer
     })
-  }
-
-  get formData(): Effect.Effect<FormData, HttpClientError.ResponseError> {
-    return Effect.flatMap(this.arrayBuffer, (buffer) =>
-      Effect.tryPromise({
-        try: () =>
-          new globalThis.Response(buffer, { headers: this.headers as Record<string, string> }).formData() as Promise<
-            FormData
-          >,
-        catch: (cause) => this.error(cause)
-      }))
   }
 
   /** The body as it arrives; ending or interrupting the stream before the body's end aborts the request. */
@@ -233,14 +184,6 @@ class Response extends Inspectable.Class implements HttpClientResponse.HttpClien
     return Stream.repeatEffectChunkOption(Effect.map(pull, (chunks) => Chunk.unsafeFromArray(chunks))).pipe(
       Stream.ensuring(Effect.sync(() => body.cancel()))
     )
-  }
-
-  toJSON(): unknown {
-    return HttpIncomingMessage.inspect(this, {
-      _id: "@effect/platform/HttpClientResponse",
-      request: this.request.toJSON(),
-      status: this.status
-    })
   }
 }
 
@@ -334,40 +277,11 @@ const dispatch = (
     })
   })
 
-const spanAttributes = (span: import("effect/Tracer").Span, request: HttpClientRequest.HttpClientRequest) => {
-  span.attribute("http.request.method", request.method)
-  span.attribute("url.full", request.url)
-}
-
 /** The client over `dispatcher`. */
 export const make = (dispatcher: Undici.Dispatcher): HttpClient.HttpClient =>
-  HttpClient.makeWith(
-    (effect) =>
-      Effect.flatMap(effect, (request) =>
-        Effect.withFiberRuntime<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError>((fiber) => {
-          const to = target(request)
-          if (to instanceof HttpClientError.RequestError) {
-            return Effect.fail(to)
-          }
-          const origin = to.origin
-          const path = to instanceof URL ? to.pathname + to.search + to.hash : to.path
-          const tracing = fiber.getFiberRef(FiberRef.currentTracerEnabled) &&
-            !fiber.getFiberRef(HttpClient.currentTracerDisabledWhen)(request)
-          if (!tracing) {
-            return dispatch(dispatcher, request, origin, path, fiber)
-          }
-          const name = Context.get(fiber.currentContext, HttpClient.SpanNameGenerator)(request)
-          return Effect.useSpan(name, { kind: "client", captureStackTrace: false }, (span) => {
-            spanAttributes(span, request)
-            const traced = fiber.getFiberRef(HttpClient.currentTracerPropagation)
-              ? HttpClientRequest.setHeaders(request, HttpTraceContext.toHeaders(span))
-              : request
-            return Effect.tap(
-              Effect.withParentSpan(dispatch(dispatcher, traced, origin, path, fiber), span),
-              (response) =>
-                span.attribute("http.response.status_code", response.status)
-            )
-          })
-        })),
-    Effect.succeed as HttpClient.HttpClient.Preprocess<never, never>
-  )
+  Transport.make((request, fiber) => {
+    const to = target(request)
+    if (to instanceof HttpClientError.RequestError) return Effect.fail(to)
+    const path = to instanceof URL ? to.pathname + to.search + to.hash : to.path
+    return dispatch(dispatcher, request, to.origin, path, fiber)
+  })

@@ -1,7 +1,12 @@
+/**
+ * The client's two lean transports, held to the same behaviour: each is an
+ * ordinary `HttpClient`, against a real server on loopback.
+ */
+import * as FetchHttpClient from "@effect-qoery/client/FetchHttpClient"
 import * as UndiciHttpClient from "@effect-qoery/client/UndiciHttpClient"
-import { HttpClient, HttpClientRequest } from "@effect/platform"
+import { FetchHttpClient as PlatformFetch, HttpClient, HttpClientRequest } from "@effect/platform"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
-import { Chunk, Effect, Fiber, Stream } from "effect"
+import { Chunk, Effect, Fiber, type Layer, Stream } from "effect"
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
 
@@ -16,10 +21,15 @@ beforeAll(async () => {
 })
 afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())))
 
-const run = <A, E>(f: (client: HttpClient.HttpClient) => Effect.Effect<A, E>) =>
-  Effect.flatMap(HttpClient.HttpClient, f).pipe(Effect.provide(UndiciHttpClient.layer))
+const transports: ReadonlyArray<readonly [string, Layer.Layer<HttpClient.HttpClient>]> = [
+  ["UndiciHttpClient", UndiciHttpClient.layer],
+  ["FetchHttpClient", FetchHttpClient.layer]
+]
 
-describe("UndiciHttpClient", () => {
+describe.each(transports)("%s", (_name, layer) => {
+  const run = <A, E>(f: (client: HttpClient.HttpClient) => Effect.Effect<A, E>) =>
+    Effect.flatMap(HttpClient.HttpClient, f).pipe(Effect.provide(layer))
+
   it.live("sends the method, headers, query and body, and reads status, headers and text", () =>
     Effect.gen(function*() {
       let seen: { method?: string; url?: string; header?: string | undefined; body: string } = { body: "" }
@@ -124,5 +134,48 @@ describe("UndiciHttpClient", () => {
       }
       const cut = yield* run((client) => Effect.flip(Effect.flatMap(client.get(baseUrl), (r) => r.text)))
       assert.strictEqual(cut._tag, "ResponseError")
+    }))
+})
+
+describe("FetchHttpClient", () => {
+  const run = <A, E>(f: (client: HttpClient.HttpClient) => Effect.Effect<A, E>) =>
+    Effect.flatMap(HttpClient.HttpClient, f).pipe(Effect.provide(FetchHttpClient.layer))
+
+  it.live("honours @effect/platform's RequestInit (a redirect not followed) and Fetch", () =>
+    Effect.gen(function*() {
+      handler = (req, res) => {
+        if (req.url === "/from") {
+          res.writeHead(302, { location: "/to" })
+          return res.end()
+        }
+        res.end("followed")
+      }
+      const manual = yield* run((client) => client.get(`${baseUrl}/from`)).pipe(
+        Effect.provideService(PlatformFetch.RequestInit, { redirect: "manual" })
+      )
+      assert.strictEqual(manual.status, 302)
+      const followed = yield* run((client) => Effect.flatMap(client.get(`${baseUrl}/from`), (r) => r.text))
+      assert.strictEqual(followed, "followed")
+      const urls: Array<string> = []
+      const recording: typeof globalThis.fetch = (input, init) => {
+        urls.push(String(input))
+        return globalThis.fetch(input, init)
+      }
+      yield* run((client) => client.get(`${baseUrl}/to`)).pipe(Effect.provideService(PlatformFetch.Fetch, recording))
+      assert.deepStrictEqual(urls, [`${baseUrl}/to`])
+    }))
+
+  it.live("a fetch that throws at once is a RequestError, not a defect", () =>
+    Effect.gen(function*() {
+      const throwing: typeof globalThis.fetch = () => {
+        throw new TypeError("no network here")
+      }
+      const error = yield* Effect.flip(
+        Effect.flatMap(HttpClient.HttpClient, (client) => client.get(baseUrl)).pipe(
+          Effect.provide(FetchHttpClient.layer),
+          Effect.provideService(PlatformFetch.Fetch, throwing)
+        )
+      )
+      assert.strictEqual(error._tag, "RequestError")
     }))
 })
