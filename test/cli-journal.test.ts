@@ -11,6 +11,7 @@ import type { AddressInfo } from "node:net"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as Cli from "./support/cli.js"
+import { wireStatus } from "./support/statuses.js"
 
 const key = "journal-secret-key-5d2e81"
 
@@ -156,21 +157,14 @@ describe("two qoery resume at once", { timeout: 120_000 }, () => {
     const jobId = await startAndKill("only once", state, held.baseUrl, out)
     // The job stays processing, whatever the time, until the faults are cleared: the first resume follows it
     // for as long as the second takes to start.
-    const processing = {
+    const processing = wireStatus({
       job_id: jobId,
       query: "only once",
-      status: "processing",
-      progress: {
-        current_step: "scraping",
-        rows_collected: 0,
-        urls_processed: 0,
-        urls_total: 4,
-        last_updated: new Date().toISOString()
-      },
+      progress: { rows_collected: 0, urls_processed: 0, urls_total: 4, last_updated: new Date().toISOString() },
       urls: [],
       csv_url: `${held.baseUrl}/v0/datasets/${jobId}/csv`,
       started_at: new Date().toISOString()
-    }
+    })
     Schema.decodeUnknownSync(JobStatus.JobStatus)(processing)
     await Effect.runPromise(held.setFaults("status", Faults.rate(1, { kind: "status", status: 200, body: processing })))
 

@@ -16,7 +16,15 @@ import { Chunk, Effect, Either, Layer, Schedule, Stream } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { expectedRows } from "../support/expected.js"
-import { assertJobStatuses, clientLayer, runCli, serve, type Served, stateDir } from "../support/reliability.js"
+import {
+  afterTerminal,
+  assertJobStatuses,
+  recordingClientLayer,
+  runCli,
+  serve,
+  type Served,
+  stateDir
+} from "../support/reliability.js"
 
 /**
  * Jobs of 600 ms polled every 20 ms; retries start at 10 ms. Requests time out
@@ -50,6 +58,8 @@ interface FaultRow {
   readonly fault: Faults.Fault
   /** On the status route: watch, awaitCompletion, run, watchAll (404 differs: see `notFound`). */
   readonly status: Outcome
+  /** When the watch recovers: the error it retried each faulted poll as (its `onRetry`); else it retries none. */
+  readonly retriedAs?: QoeryError.QoeryError["_tag"]
   /** On the csv route, through `DatasetCsv.rows` with `waitForRows`. */
   readonly rows: Outcome
   /** On the csv route, through `DatasetCsv.writeFile`; a string names a known bug, and the cell is not run. */
@@ -68,10 +78,18 @@ const matrix: ReadonlyArray<FaultRow> = [
     name: String(code),
     fault: status(code),
     status: recovered,
+    retriedAs: "ServerError",
     rows: recovered,
     writeFile: recovered
   })),
-  { name: "429 with Retry-After", fault: status(429, 1), status: recovered, rows: recovered, writeFile: recovered },
+  {
+    name: "429 with Retry-After",
+    fault: status(429, 1),
+    status: recovered,
+    retriedAs: "RateLimited",
+    rows: recovered,
+    writeFile: recovered
+  },
   {
     name: "429 without Retry-After",
     fault: status(429),
@@ -93,11 +111,19 @@ const matrix: ReadonlyArray<FaultRow> = [
     rows: fails("JobNotFound"),
     writeFile: fails("JobNotFound")
   },
-  { name: "dropped connection", fault: { kind: "drop" }, status: recovered, rows: recovered, writeFile: recovered },
+  {
+    name: "dropped connection",
+    fault: { kind: "drop" },
+    status: recovered,
+    retriedAs: "TransportError",
+    rows: recovered,
+    writeFile: recovered
+  },
   {
     name: "hang past the request timeout",
     fault: { kind: "delay", millis: pastTheTimeout },
     status: recovered,
+    retriedAs: "TransportError",
     rows: recovered,
     writeFile: recovered
   },
@@ -126,6 +152,7 @@ const matrix: ReadonlyArray<FaultRow> = [
     name: "body cut short",
     fault: { kind: "truncate" },
     status: recovered,
+    retriedAs: "TransportError",
     rows: fails("TransportError"),
     writeFile: recovered
   },
@@ -133,6 +160,7 @@ const matrix: ReadonlyArray<FaultRow> = [
     name: "body stalls",
     fault: { kind: "stall", millis: pastTheTimeout },
     status: recovered,
+    retriedAs: "TransportError",
     rows: fails("TransportError", "Stalled"),
     writeFile: recovered
   }
@@ -152,41 +180,12 @@ const withEmulator = async <A>(f: (served: Served) => Promise<A>): Promise<A> =>
   }
 }
 
-/** What the client asked and heard, in order: a status request started, a terminal status arrived. */
-type Event = { readonly _tag: "Request" | "Terminal"; readonly jobId: string }
-
-/**
- * The client, its `getStatus` recording each request and each terminal
- * answer, so that "no request after a terminal status" is checked on the
- * client's side, whatever the fault did to the response.
- */
-const clientFor = (emulator: Emulator.Service, events: Array<Event> = []) =>
+/** The client, its `getStatus` telling `polls` of each request and answer ("no request after a terminal status"). */
+const clientFor = (emulator: Emulator.Service, polls = afterTerminal()) =>
   Layer.merge(
-    Layer.effect(
-      QoeryClient.QoeryClient,
-      Effect.map(QoeryClient.QoeryClient, (client) => ({
-        ...client,
-        getStatus: (jobId: string) =>
-          Effect.suspend(() => {
-            events.push({ _tag: "Request", jobId })
-            return Effect.tap(client.getStatus(jobId), (status) => {
-              if (JobStatus.isTerminal(status)) events.push({ _tag: "Terminal", jobId })
-            })
-          })
-      }))
-    ).pipe(
-      Layer.provide(clientLayer({ baseUrl: emulator.baseUrl, apiKey: Emulator.demoApiKey, timeout: requestTimeout }))
-    ),
+    recordingClientLayer({ baseUrl: emulator.baseUrl, apiKey: Emulator.demoApiKey, timeout: requestTimeout }, polls),
     NodeContext.layer
   )
-
-const assertNoRequestAfterTerminal = (events: ReadonlyArray<Event>) => {
-  const ended = new Set<string>()
-  for (const event of events) {
-    if (event._tag === "Terminal") ended.add(event.jobId)
-    else assert.isFalse(ended.has(event.jobId), `job ${event.jobId} was polled after its terminal status`)
-  }
-}
 
 /**
  * Faults after which the emulator's own count of requests after a terminal
@@ -223,6 +222,8 @@ interface Observed {
   /** The statuses emitted, by job id (awaitCompletion: the status it gave). */
   readonly statuses: ReadonlyMap<string, ReadonlyArray<JobStatus.JobStatus>>
   readonly error: unknown
+  /** What `onRetry` was told, as `<error>:<attempt>` (watch only). */
+  readonly retries?: ReadonlyArray<string>
 }
 
 const byJob = (statuses: ReadonlyArray<JobStatus.JobStatus>) => {
@@ -242,8 +243,12 @@ const statusEntries: ReadonlyArray<readonly [string, StatusEntry, (row: FaultRow
     Effect.gen(function*() {
       const { jobId } = yield* Effect.orDie(start("fault matrix watch"))
       yield* emulator.setFaults("status", twice(fault))
-      const { error, values } = yield* drain(JobWatcher.watch(jobId, fast))
-      return { statuses: byJob(values), error, jobIds: [jobId] }
+      const retries: Array<string> = []
+      const { error, values } = yield* drain(JobWatcher.watch(jobId, {
+        ...fast,
+        onRetry: (info) => Effect.sync(() => retries.push(`${info.error._tag}:${info.attempt}`))
+      }))
+      return { statuses: byJob(values), error, jobIds: [jobId], retries }
     }), (row) => row.status],
   ["awaitCompletion", (emulator, fault) =>
     Effect.gen(function*() {
@@ -288,17 +293,22 @@ describe.concurrent("fault matrix: statuses", () => {
       const outcome = expected(row)
       it(`${entry} / ${row.name} -> ${outcome._tag === "Recovered" ? "recovered" : outcome.error}`, () =>
         withEmulator(async ({ emulator }) => {
-          const events: Array<Event> = []
+          const polls = afterTerminal()
           const startedAt = Date.now()
           const observed = await Effect.runPromise(
-            program(emulator, row.fault).pipe(Effect.provide(clientFor(emulator, events)))
+            program(emulator, row.fault).pipe(Effect.provide(clientFor(emulator, polls)))
           )
           const elapsed = Date.now() - startedAt
           const stats = await Effect.runPromise(emulator.stats)
           assert.isAbove(stats.faultsInjected, 0, "the fault was never injected")
-          assertNoRequestAfterTerminal(events)
+          assert.deepStrictEqual(polls.polled, [], "a job was polled after its terminal status")
           if (!undelivered.has(row.fault.kind)) {
             assert.strictEqual(stats.statusRequestsAfterTerminal, 0, "a status was requested after a terminal one")
+          }
+          if (observed.retries !== undefined) {
+            // the two faulted polls, each retried as its error, or none retried when the fault is not transient
+            const retried = outcome._tag === "Recovered" ? row.retriedAs : undefined
+            assert.deepStrictEqual(observed.retries, retried === undefined ? [] : [`${retried}:1`, `${retried}:2`])
           }
           if (outcome._tag === "Recovered") {
             // (not isUndefined: chai's inspection of an Effect error overflows the stack)

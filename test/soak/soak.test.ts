@@ -21,7 +21,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { expectedRows } from "../support/expected.js"
-import { clientLayer, serve } from "../support/reliability.js"
+import { afterTerminal, recordingClientLayer, serve } from "../support/reliability.js"
 
 const jobs = Number(process.env.QOERY_SOAK_JOBS ?? 1_000)
 const batchSize = 100
@@ -64,29 +64,16 @@ describe("soak", () => {
     const served = await serve({ jobDuration: "1 second", pollingInterval: "20 millis", compress: true })
     const { emulator } = served
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "qoery-soak-"))
-    const polledAfterTerminal: Array<string> = []
-    const terminalSeen = new Set<string>()
-    // getStatus, recording a request for a job that already answered terminal (the client's side of the check).
+    const polls = afterTerminal()
     const ClientLive = (n: number) =>
       Layer.merge(
-        Layer.effect(
-          QoeryClient.QoeryClient,
-          Effect.map(QoeryClient.QoeryClient, (client) => ({
-            ...client,
-            getStatus: (jobId: string) =>
-              Effect.suspend(() => {
-                if (terminalSeen.has(jobId)) polledAfterTerminal.push(jobId)
-                return Effect.tap(client.getStatus(jobId), (s) => {
-                  if (JobStatus.isTerminal(s)) terminalSeen.add(jobId)
-                })
-              })
-          }))
-        ).pipe(Layer.provide(clientLayer(
+        recordingClientLayer(
           // Generous: on a loaded machine the first requests of a batch take seconds, and no fault here needs
           // the timeout to fire (stalls are 50 ms, delays 100 ms, drops fail at once).
           { baseUrl: emulator.baseUrl, apiKey: Emulator.demoApiKey, timeout: 10_000 },
+          polls,
           n % 2 === 0 ? NodeHttpClient.layerUndici : FetchHttpClient.layer
-        ))),
+        ),
         NodeContext.layer
       )
 
@@ -175,7 +162,7 @@ describe("soak", () => {
       assert.isAbove(stats.faultsInjected, batches * batchSize * 0.1, "too few faults to mean anything")
       assert.strictEqual(stats.statusRequestsAfterTerminal, 0, "a status was requested after a terminal one")
       assert.isAbove(stats.compressedResponses, stats.requests.status / 4, "the fetch batches got compressed answers")
-      assert.deepStrictEqual(polledAfterTerminal, [], "the client polled a job after its terminal status")
+      assert.deepStrictEqual(polls.polled, [], "the client polled a job after its terminal status")
       // Within noise: the emulator in this process keeps each job and its last status body (~3 KB), the
       // client nothing once a job has ended; a client keeping ~10 KB per job would cross this bound.
       assert.isBelow(growth, 10 * 2 ** 20, `the heap grew by ${(growth / 2 ** 20).toFixed(1)} MB`)

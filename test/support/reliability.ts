@@ -4,8 +4,7 @@
  * what reaches it, the `qoery` command run in this process with its output
  * captured, and recorders of logs and spans.
  */
-import { QoeryClient } from "@effect-qoery/client"
-import type { JobStatus } from "@effect-qoery/client"
+import { JobStatus, QoeryClient } from "@effect-qoery/client"
 import { Emulator } from "@effect-qoery/emulator"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import type * as HttpClient from "@effect/platform/HttpClient"
@@ -36,6 +35,44 @@ export const clientLayer = (
   options: QoeryClient.Options,
   httpClient: Layer.Layer<HttpClient.HttpClient> = NodeHttpClient.layerUndici
 ) => QoeryClient.layer(options).pipe(Layer.provide(httpClient))
+
+/**
+ * Whether the client asked for a job's status after it had heard that job's
+ * terminal status: checked on the client's side, whatever a fault did to the
+ * response on the way.
+ */
+export const afterTerminal = () => {
+  const ended = new Set<string>()
+  const polled: Array<string> = []
+  return {
+    /** The jobs polled after their terminal status, in order. */
+    polled,
+    request: (jobId: string) => {
+      if (ended.has(jobId)) polled.push(jobId)
+    },
+    answered: (status: JobStatus.JobStatus) => {
+      if (JobStatus.isTerminal(status)) ended.add(status.jobId)
+    }
+  }
+}
+
+/** `clientLayer`, its `getStatus` telling `recorder` of each request and each status heard. */
+export const recordingClientLayer = (
+  options: QoeryClient.Options,
+  recorder: Pick<ReturnType<typeof afterTerminal>, "request" | "answered">,
+  httpClient?: Layer.Layer<HttpClient.HttpClient>
+) =>
+  Layer.effect(
+    QoeryClient.QoeryClient,
+    Effect.map(QoeryClient.QoeryClient, (client) => ({
+      ...client,
+      getStatus: (jobId: string) =>
+        Effect.suspend(() => {
+          recorder.request(jobId)
+          return Effect.tap(client.getStatus(jobId), (status) => recorder.answered(status))
+        })
+    }))
+  ).pipe(Layer.provide(clientLayer(options, httpClient)))
 
 // ---------------------------------------------------------------------------
 // Statuses

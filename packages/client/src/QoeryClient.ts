@@ -16,6 +16,7 @@ import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
+import type * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as ResponsesModule from "./internal/responses.js"
 import * as Timeout from "./internal/timeout.js"
@@ -490,23 +491,20 @@ export const make = (options: Options = {}): Effect.Effect<Service, QoeryError.I
       )
     }).pipe(span("usage"))
 
-    const plans = call(
-      HttpClientRequest.get("/v0/plans"),
-      HttpClientResponse.matchStatus({
-        200: (r) => Responses.decodeBody(r, PlansResponse, "a PlansResponse"),
-        "5xx": Responses.serverError,
-        orElse: (r) => Responses.unexpected(r, "200, 500")
-      })
-    ).pipe(span("plans"))
+    /** A GET that needs no key and answers 200 or a server error. */
+    const openGet = <A, I>(path: string, schema: Schema.Schema<A, I>, what: string, listed: string) =>
+      call(
+        HttpClientRequest.get(path),
+        HttpClientResponse.matchStatus({
+          200: (r) => Responses.decodeBody(r, schema, what),
+          "5xx": Responses.serverError,
+          orElse: (r) => Responses.unexpected(r, listed)
+        })
+      )
 
-    const health = call(
-      HttpClientRequest.get("/health"),
-      HttpClientResponse.matchStatus({
-        200: (r) => Responses.decodeBody(r, HealthResponse, "a HealthResponse"),
-        "5xx": Responses.serverError,
-        orElse: (r) => Responses.unexpected(r, "200")
-      })
-    ).pipe(span("health"))
+    const plans = openGet("/v0/plans", PlansResponse, "a PlansResponse", "200, 500").pipe(span("plans"))
+
+    const health = openGet("/health", HealthResponse, "a HealthResponse", "200").pipe(span("health"))
 
     const apiInfo = Effect.gen(function*() {
       return yield* call(
