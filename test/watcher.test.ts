@@ -1,17 +1,18 @@
 /**
  * JobWatcher end to end: the client over undici against the emulator on
- * loopback. What each fault does to each entry point is the fault matrix's
- * (test/reliability/faults.test.ts); here are the watcher's own rules: the
- * retry budget, `Retry-After` honoured whatever the status, the statuses
- * before a failure kept, spans, interruption, the overall timeout, many jobs
- * at once, and statuses that go backwards.
+ * loopback: what needs the real client and a real server. The watcher's rules
+ * (spacing, retries, budget, timeout, interruption) are its unit tests'
+ * (packages/client/test/JobWatcher.test.ts, on the TestClock); what each
+ * fault does to each entry point is the fault matrix's
+ * (test/reliability/faults.test.ts). Here: a job run to its end, a failed job,
+ * `Retry-After` read off the wire whatever the status, the one span per poll
+ * with the real client, a thousand jobs at once, statuses that go backwards.
  */
 import { JobStatus, JobWatcher, QoeryClient } from "@effect-qoery/client"
-import type { QoeryError } from "@effect-qoery/client"
 import { Emulator, Faults } from "@effect-qoery/emulator"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { assert, describe, it, layer } from "@effect/vitest"
-import { Cause, Chunk, Clock, Duration, Effect, Either, Exit, Layer, Stream, Tracer } from "effect"
+import { Chunk, Clock, Duration, Effect, Either, Layer, Stream, Tracer } from "effect"
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
 import { jobId, wireStatus } from "./support/statuses.js"
@@ -99,16 +100,6 @@ layer(Env, { excludeTestServices: true })("JobWatcher against the emulator", (it
       assert.strictEqual(completed.jobId, ok.jobId)
     })))
 
-  it.effect("more 503s than the budget fail with the last ServerError", () =>
-    fresh(Effect.gen(function*() {
-      const emulator = yield* Emulator.Emulator
-      const started = yield* start("solar output")
-      yield* emulator.setFaults("status", Faults.times({ kind: "status", status: 503 }, 10))
-      const { error } = yield* outcome(JobWatcher.watch(started.jobId, { ...fast, retry: { base: 5, budget: 3 } }))
-      assert.strictEqual(error?._tag, "ServerError")
-      assert.strictEqual((error as QoeryError.ServerError).status, 503)
-    })))
-
   it.effect("a 429 with Retry-After waits at least that long", () =>
     fresh(Effect.gen(function*() {
       const emulator = yield* Emulator.Emulator
@@ -142,16 +133,6 @@ layer(Env, { excludeTestServices: true })("JobWatcher against the emulator", (it
       assert.deepStrictEqual(delays, [1_000])
     })))
 
-  it.effect("a 401 midway fails with Unauthorized after the statuses before it", () =>
-    fresh(Effect.gen(function*() {
-      const emulator = yield* Emulator.Emulator
-      const started = yield* start("urban population")
-      yield* emulator.setFaults("status", { _tag: "Script", faults: [null, null, { kind: "status", status: 401 }] })
-      const { error, statuses } = yield* outcome(JobWatcher.watch(started.jobId, { ...fast, emit: "every" }))
-      assert.strictEqual(error?._tag, "Unauthorized")
-      assert.strictEqual(statuses.length, 2)
-    })))
-
   it.effect("a poll is one span, JobWatcher.poll with the job id; getStatus called alone has its own", () =>
     fresh(Effect.gen(function*() {
       const names: Array<string> = []
@@ -173,33 +154,6 @@ layer(Env, { excludeTestServices: true })("JobWatcher against the emulator", (it
       assert.isAbove(Chunk.size(statuses), 0)
       assert.isTrue(names.includes("JobWatcher.poll"))
       assert.isFalse(names.includes("QoeryClient.getStatus"), names.join(", "))
-    })))
-
-  it.effect("interrupting the watch aborts the request in flight", () =>
-    fresh(Effect.gen(function*() {
-      const emulator = yield* Emulator.Emulator
-      const started = yield* start("slow answers")
-      yield* emulator.setFaults("status", Faults.times({ kind: "delay", millis: 5_000 }))
-      const t0 = yield* Clock.currentTimeMillis
-      const exit = yield* Stream.runDrain(JobWatcher.watch(started.jobId, fast)).pipe(
-        Effect.timeout("200 millis"),
-        Effect.exit
-      )
-      assert.isTrue(Exit.isFailure(exit) && Cause.isFailType(exit.cause))
-      assert.isBelow((yield* Clock.currentTimeMillis) - t0, 2_000)
-    })))
-
-  it.effect("a timeout fails with WatchTimeout and the last status", () =>
-    fresh(Effect.gen(function*() {
-      const started = yield* start("long job")
-      const error = yield* Effect.flip(Stream.runDrain(
-        JobWatcher.watch(started.jobId, { ...fast, timeout: "100 millis" })
-      ))
-      assert.strictEqual(error._tag, "WatchTimeout")
-      if (error._tag === "WatchTimeout") {
-        assert.strictEqual(error.jobId, started.jobId)
-        assert.strictEqual(error.lastStatus?.status, "processing")
-      }
     })))
 })
 
