@@ -9,6 +9,7 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Config from "effect/Config"
+import * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -544,11 +545,39 @@ export const layer = (
   options: Options = {}
 ): Layer.Layer<QoeryClient, QoeryError.InvalidInput, HttpClient.HttpClient> => Layer.effect(QoeryClient, make(options))
 
+/** A blank variable counts as unset. */
+const nonBlank = <A>(config: Config.Config<A>, text: (a: A) => string): Config.Config<A> =>
+  Config.mapOrFail(
+    config,
+    (a) => text(a).trim() === "" ? Either.left(ConfigError.MissingData([], "blank")) : Either.right(a)
+  )
+
 /**
- * The connection as the environment gives it, the one place it is read (the
- * layer, the Promise API and the CLI use it): `QOERY_API_KEY` as `Redacted`,
- * absent when unset or blank, and `QOERY_BASE_URL`, `https://api.qoery.com`
- * when unset or blank. Read from the `ConfigProvider`, so a test provides it.
+ * `QOERY_API_KEY`, as `Redacted`; missing when unset or blank. The one reading
+ * of the variable: `config` and the CLI's `--api-key` fall back to it.
+ *
+ * @since 0.1.0
+ * @category config
+ */
+export const apiKeyConfig: Config.Config<Redacted.Redacted> = nonBlank(
+  Config.redacted("QOERY_API_KEY"),
+  Redacted.value
+)
+
+/**
+ * `QOERY_BASE_URL`; missing when unset or blank. The one reading of the
+ * variable: `config` and the CLI's `--base-url` fall back to it.
+ *
+ * @since 0.1.0
+ * @category config
+ */
+export const baseUrlConfig: Config.Config<string> = nonBlank(Config.string("QOERY_BASE_URL"), (url) => url)
+
+/**
+ * The connection as the environment gives it (the layer and the Promise API
+ * use it): `apiKeyConfig`, absent when missing, and `baseUrlConfig`,
+ * `https://api.qoery.com` when missing. Read from the `ConfigProvider`, so a
+ * test provides it.
  *
  * @since 0.1.0
  * @category config
@@ -557,12 +586,8 @@ export const config: Config.Config<{
   readonly apiKey: Redacted.Redacted | undefined
   readonly baseUrl: string
 }> = Config.all({
-  apiKey: Config.option(Config.redacted("QOERY_API_KEY")).pipe(
-    Config.map((key) => Option.isSome(key) && Redacted.value(key.value).trim() !== "" ? key.value : undefined)
-  ),
-  baseUrl: Config.option(Config.string("QOERY_BASE_URL")).pipe(
-    Config.map((url) => Option.isSome(url) && url.value.trim() !== "" ? url.value : defaultBaseUrl)
-  )
+  apiKey: Config.map(Config.option(apiKeyConfig), Option.getOrUndefined),
+  baseUrl: Config.withDefault(baseUrlConfig, defaultBaseUrl)
 })
 
 /**
@@ -573,6 +598,6 @@ export const config: Config.Config<{
  */
 export const layerConfig: Layer.Layer<
   QoeryClient,
-  QoeryError.InvalidInput | import("effect/ConfigError").ConfigError,
+  QoeryError.InvalidInput | ConfigError.ConfigError,
   HttpClient.HttpClient
 > = Layer.effect(QoeryClient, Effect.flatMap(config, (options) => make(options)))

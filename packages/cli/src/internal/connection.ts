@@ -1,6 +1,7 @@
 /**
  * Which API a command talks to: `--api-key` and `--base-url`, else
- * `QOERY_API_KEY` and `QOERY_BASE_URL` (read through `Config`, so a test
+ * `QOERY_API_KEY` and `QOERY_BASE_URL` (`QoeryClient.apiKeyConfig` and
+ * `baseUrlConfig`, the client's one reading of them, through `Config`, so a test
  * provides a `ConfigProvider`); with neither a key nor a base URL, an
  * emulator started in this process.
  */
@@ -8,8 +9,6 @@ import { QoeryClient } from "@effect-qoery/client"
 import { Emulator } from "@effect-qoery/emulator"
 import * as Options from "@effect/cli/Options"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
-import * as Config from "effect/Config"
-import * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -34,21 +33,11 @@ export interface Connection {
   readonly embedded: boolean
 }
 
-/** An empty variable counts as unset. */
-const nonEmpty = <A>(config: Config.Config<A>, text: (a: A) => string) =>
-  Config.mapOrFail(
-    config,
-    (a) => text(a).trim() === "" ? Either.left(ConfigError.MissingData([], "empty")) : Either.right(a)
-  )
-
-const apiKeyConfig = nonEmpty(Config.redacted("QOERY_API_KEY"), Redacted.value)
-const baseUrlConfig = nonEmpty(Config.string("QOERY_BASE_URL"), (s) => s)
-
 /** `--api-key KEY`, else `QOERY_API_KEY`. */
 export const apiKey = Options.redacted("api-key").pipe(
   Options.withPseudoName("KEY"),
   Options.withDescription("The API key (default: $QOERY_API_KEY). It is never printed nor journaled."),
-  Options.withFallbackConfig(apiKeyConfig),
+  Options.withFallbackConfig(QoeryClient.apiKeyConfig),
   Options.optional
 )
 
@@ -58,7 +47,7 @@ export const baseUrl = Options.text("base-url").pipe(
   Options.withDescription(
     "The API origin (default: $QOERY_BASE_URL, else https://api.qoery.com; with neither a key nor a base URL, an embedded emulator)."
   ),
-  Options.withFallbackConfig(baseUrlConfig),
+  Options.withFallbackConfig(QoeryClient.baseUrlConfig),
   Options.optional
 )
 
