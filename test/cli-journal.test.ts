@@ -4,45 +4,24 @@
  */
 import { JobStatus } from "@effect-qoery/client"
 import { Emulator, Faults } from "@effect-qoery/emulator"
-import { Effect, ManagedRuntime, Schema } from "effect"
+import { Effect, Schema } from "effect"
 import * as fs from "node:fs"
-import * as http from "node:http"
-import type { AddressInfo } from "node:net"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as Cli from "./support/cli.js"
+import { recordingServer, serve, type Served } from "./support/reliability.js"
 import { wireStatus } from "./support/statuses.js"
 
 const key = "journal-secret-key-5d2e81"
 
 let baseUrl = ""
 let held: Emulator.Service
-const runtimes: Array<ManagedRuntime.ManagedRuntime<Emulator.Emulator, unknown>> = []
+const served: Array<Served> = []
 
-const emulator = (options: Emulator.Options) => {
-  const runtime = ManagedRuntime.make(Emulator.layer({ port: 0, apiKeys: [key], ...options }))
-  runtimes.push(runtime)
-  return runtime.runPromise(Emulator.Emulator)
-}
-
-/** Another server on loopback that records the headers of every request and answers 404. */
-const recordingServer = async () => {
-  const headers: Array<http.IncomingHttpHeaders> = []
-  const server = http.createServer((req, res) => {
-    headers.push(req.headers)
-    req.resume()
-    res.writeHead(404, { "content-type": "application/json" }).end("{\"error\":\"Not found\",\"status\":404}")
-  })
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
-  return {
-    baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    headers,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections()
-        server.close(() => resolve())
-      })
-  }
+const emulator = async (options: Emulator.Options) => {
+  const one = await serve({ apiKeys: [key], ...options })
+  served.push(one)
+  return one.emulator
 }
 
 beforeAll(async () => {
@@ -51,7 +30,7 @@ beforeAll(async () => {
 })
 
 afterAll(async () => {
-  for (const runtime of runtimes) await runtime.dispose()
+  for (const one of served) await one.dispose()
 })
 
 const journalFile = (dir: string) => path.join(dir, "jobs.ndjson")
@@ -91,7 +70,7 @@ describe("qoery resume and the origin of a job", { timeout: 120_000 }, () => {
       )
 
       const resumed = await Cli.run(["resume"], { QOERY_STATE_DIR: state, QOERY_BASE_URL: baseUrl, QOERY_API_KEY: key })
-      expect(other.headers).toEqual([])
+      expect(other.requests).toEqual([])
       expect(resumed.code).toBe(2)
       expect(resumed.stderr).toContain(`Job ${jobId} ("origin here") on ${baseUrl}:`)
       expect(resumed.stderr).toContain(`Job ${foreign} ("elsewhere") was started on ${other.baseUrl}`)
@@ -107,8 +86,8 @@ describe("qoery resume and the origin of a job", { timeout: 120_000 }, () => {
         QOERY_STATE_DIR: state,
         QOERY_API_KEY: "the-other-servers-key"
       })
-      expect(other.headers.length).toBeGreaterThan(0)
-      for (const headers of other.headers) {
+      expect(other.requests.length).toBeGreaterThan(0)
+      for (const { headers } of other.requests) {
         expect(headers["x-api-key"]).toBe("the-other-servers-key")
         expectNoKey(JSON.stringify(headers))
       }
@@ -224,7 +203,7 @@ describe("an unwritable journal", { timeout: 120_000 }, () => {
         }
       )
       expect(result.code).toBe(3)
-      expect(server.headers).toEqual([])
+      expect(server.requests).toEqual([])
       expect(result.stderr).toContain(`the journal ${path.join(state, "jobs.ndjson")} cannot be written`)
       expect(result.stderr).toContain("nothing was started")
       expect(result.stderr).toContain("--no-journal")

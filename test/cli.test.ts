@@ -5,33 +5,34 @@
 import { JobStatus } from "@effect-qoery/client"
 import { Emulator } from "@effect-qoery/emulator"
 import { parse } from "csv-parse/sync"
-import { ManagedRuntime, Schema } from "effect"
+import { Schema } from "effect"
 import * as fs from "node:fs"
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as Cli from "./support/cli.js"
+import { serve, type Served } from "./support/reliability.js"
 
 const key = "test-secret-key-7f3a9c"
 
 let baseUrl = ""
 let quotaUrl = ""
-const runtimes: Array<ManagedRuntime.ManagedRuntime<Emulator.Emulator, unknown>> = []
+const served: Array<Served> = []
 
-const serve = async (options: Emulator.Options) => {
-  const runtime = ManagedRuntime.make(Emulator.layer({ port: 0, apiKeys: [key], ...options }))
-  runtimes.push(runtime)
-  return (await runtime.runPromise(Emulator.Emulator)).baseUrl
+const serveUrl = async (options: Emulator.Options) => {
+  const one = await serve({ apiKeys: [key], ...options })
+  served.push(one)
+  return one.emulator.baseUrl
 }
 
 beforeAll(async () => {
-  baseUrl = await serve({ jobDuration: "2 seconds", pollingInterval: "200 millis" })
-  quotaUrl = await serve({ quota: 1 })
+  baseUrl = await serveUrl({ jobDuration: "2 seconds", pollingInterval: "200 millis" })
+  quotaUrl = await serveUrl({ quota: 1 })
 })
 
 afterAll(async () => {
-  for (const runtime of runtimes) await runtime.dispose()
+  for (const one of served) await one.dispose()
 })
 
 const connect = () => ["--base-url", baseUrl, "--api-key", key]

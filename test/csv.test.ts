@@ -15,9 +15,9 @@ import { assert, layer } from "@effect/vitest"
 import { Chunk, Deferred, Duration, Effect, Either, Fiber, Layer, Stream } from "effect"
 import * as childProcess from "node:child_process"
 import * as fs from "node:fs"
-import * as os from "node:os"
 import * as path from "node:path"
 import { expectedRows } from "./support/expected.js"
+import { tempDir } from "./support/tmp.js"
 
 const serve = (
   options: Emulator.Options,
@@ -41,8 +41,6 @@ const completed = (search: string) =>
 
 const collect = <A, E, R>(stream: Stream.Stream<A, E, R>) =>
   Effect.map(Stream.runCollect(stream), (c) => Chunk.toReadonlyArray(c))
-
-const tempDir = () => fs.mkdtempSync(path.join(os.tmpdir(), "qoery-csv-test-"))
 
 /** Four tries, 20 ms apart (16 to 24 with the jitter). */
 const retry: JobWatcher.RetryOptions = { base: 20, cap: 20, budget: 4 }

@@ -8,9 +8,8 @@ import { Cli } from "@effect-qoery/cli"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import { ConfigProvider, Effect, Layer } from "effect"
 import { spawn } from "node:child_process"
-import * as fs from "node:fs"
-import * as os from "node:os"
 import * as path from "node:path"
+import { tempDir } from "./tmp.js"
 
 export const root = path.resolve(import.meta.dirname, "..", "..")
 export const bin = "packages/cli/src/bin.ts"
@@ -24,7 +23,7 @@ export interface Result {
 }
 
 /** A fresh state folder for the journal. */
-export const stateDir = (): string => fs.mkdtempSync(path.join(os.tmpdir(), "qoery-state-"))
+export const stateDir = (): string => tempDir("state")
 
 /** What the command in this process wrote, and its exit code. */
 export interface InProcessResult {

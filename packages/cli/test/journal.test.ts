@@ -6,14 +6,14 @@ import * as NodeContext from "@effect/platform-node/NodeContext"
 import { assert, describe, it } from "@effect/vitest"
 import { ConfigProvider, Effect, Fiber, Layer } from "effect"
 import * as fs from "node:fs"
-import * as os from "node:os"
 import * as path from "node:path"
+import { tempDir } from "../../../test/support/tmp.js"
 import * as Journal from "../src/internal/journal.js"
 
 const inFolder = (dir: string) =>
   Layer.merge(NodeContext.layer, Layer.setConfigProvider(ConfigProvider.fromMap(new Map([["QOERY_STATE_DIR", dir]]))))
 
-const folder = () => fs.mkdtempSync(path.join(os.tmpdir(), "qoery-journal-"))
+const folder = () => tempDir("journal")
 const file = (dir: string) => path.join(dir, "jobs.ndjson")
 
 const started = (jobId: string, baseUrl = "http://127.0.0.1:1") => ({

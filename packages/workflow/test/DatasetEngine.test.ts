@@ -11,12 +11,12 @@ import { SqlClient } from "@effect/sql"
 import { assert, layer } from "@effect/vitest"
 import { Duration, Effect, Layer, Option } from "effect"
 import * as fs from "node:fs"
-import * as os from "node:os"
 import * as path from "node:path"
+import { tempDir } from "../../../test/support/tmp.js"
 
 const key = "workflow-engine-key"
 
-const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "qoery-engine-"))
+const tmp = () => tempDir("engine")
 
 const sqliteWorkflow = (filename: string, out: string, baseUrl: string, watch?: JobWatcher.WatchOptions) =>
   DatasetWorkflow.layer({ watch }).pipe(
