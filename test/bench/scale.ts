@@ -22,24 +22,24 @@ export interface ScaleResult {
   readonly requestsAfterTerminal: number
   readonly latencyP99Ms: number
   readonly latencyP99OverIntervalMs: number
-  /** Per poll after a successful one: when its span started minus the end of the previous one's plus the interval. */
+  /** Per poll, first polls and retries included: when its span started minus when the schedule said it was due. */
   readonly pollLatenessP99Ms: number
   readonly pollsTimed: number
 }
 
 /**
- * A tracer that only notes when each `JobWatcher.poll` span starts and ends:
- * the poll's due time is the end of the previous response plus the interval
- * (the watcher reads its clock just after the span ends, so this due time is
- * if anything early, and the lateness measured if anything high).
+ * A tracer that notes, for every `JobWatcher.poll` span, its start minus the
+ * time the watcher's schedule said the poll was due (the span's `qoery.due`:
+ * the end of the last response plus the interval, a backoff's end, or a first
+ * poll's place in the spread).
  */
-const pollTimer = (intervalMs: number) => {
-  const lastEnd = new Map<string, number>()
+const pollTimer = () => {
   const lateness: Array<number> = []
   const tracer = Tracer.make({
-    span: (name, parent, context, links, startTime, kind) => {
+    span: (name, parent, context, links, startTime, kind, options) => {
       const attributes = new Map<string, unknown>()
-      const start = Number(startTime / 1_000_000n)
+      const due = options?.attributes?.["qoery.due"]
+      if (name === "JobWatcher.poll" && typeof due === "number") lateness.push(Number(startTime / 1_000_000n) - due)
       const span: Tracer.Span = {
         _tag: "Span",
         name,
@@ -52,14 +52,7 @@ const pollTimer = (intervalMs: number) => {
         links,
         sampled: true,
         kind,
-        end: (endTime, exit) => {
-          if (name !== "JobWatcher.poll") return
-          const jobId = attributes.get("qoery.job_id") as string
-          const previous = lastEnd.get(jobId)
-          if (previous !== undefined) lateness.push(start - (previous + intervalMs))
-          if (exit._tag === "Success") lastEnd.set(jobId, Number(endTime / 1_000_000n))
-          else lastEnd.delete(jobId) // the next poll is a retry after a backoff: not timed
-        },
+        end: () => {},
         attribute: (key, value) => void attributes.set(key, value),
         event: () => {},
         addLinks: () => {}
@@ -87,7 +80,7 @@ export const runScaleBench = async ({ quick }: { readonly quick: boolean }): Pro
     const layer = QoeryClient.layer({ apiKey, baseUrl: emulator.baseUrl }).pipe(
       Layer.provide(UndiciHttpClient.layer)
     )
-    const timer = pollTimer(intervalMs)
+    const timer = pollTimer()
     return await Effect.runPromise(
       Effect.gen(function*() {
         const client = yield* QoeryClient.QoeryClient

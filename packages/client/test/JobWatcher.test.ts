@@ -424,7 +424,7 @@ describe("JobWatcher.watch", () => {
         assert.strictEqual(logs[0]!.annotations["qoery.retry_delay_ms"], gaps(fake.times())[0])
       }))
 
-    it.effect("each poll runs in a JobWatcher.poll span with the job id and attempt", () =>
+    it.effect("each poll runs in a JobWatcher.poll span with the job id, attempt and the time it was due", () =>
       Effect.gen(function*() {
         const fake = makeFake({ [JOB]: [ok(processing(1)), ko(unavailable), ok(completed())] })
         yield* collect(JobWatcher.watch(JOB, { interval: 100 }), fake)
@@ -433,6 +433,8 @@ describe("JobWatcher.watch", () => {
           polls.map((s) => [s.attributes.get("qoery.job_id"), s.attributes.get("qoery.attempt")]),
           [[JOB, 1], [JOB, 1], [JOB, 2]]
         )
+        // due: at once, the interval after the first answer, then the retry's backoff after the failure
+        assert.deepStrictEqual(polls.map((s) => s.attributes.get("qoery.due")), fake.times())
       }))
   })
 

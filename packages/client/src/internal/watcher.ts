@@ -141,7 +141,13 @@ export class Poller {
     if (remaining !== undefined && remaining <= 0) return Effect.fail(this.timeoutError(timeout!))
     return Effect.flatMap(
       Effect.makeSpan("JobWatcher.poll", {
-        attributes: { "qoery.job_id": this.jobId, "qoery.poll": this.polls + 1, "qoery.attempt": this.failures + 1 },
+        attributes: {
+          "qoery.job_id": this.jobId,
+          "qoery.poll": this.polls + 1,
+          "qoery.attempt": this.failures + 1,
+          // when the poll was due (Clock millis): its start minus this is how late the scheduler sent it
+          "qoery.due": this.at === -Infinity ? now : this.at
+        },
         captureStackTrace: false
       }),
       (span) =>
