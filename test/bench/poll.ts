@@ -41,8 +41,8 @@ const cpuPerPoll = async (polls: number, f: () => Promise<unknown>) => {
 }
 
 export const runPollBench = async ({ quick }: { readonly quick: boolean }): Promise<PollResult> => {
-  const polls = quick ? 300 : 3_000
-  const rounds = quick ? 1 : 5
+  const polls = quick ? 300 : 2_000
+  const rounds = quick ? 1 : 9
   const emulator = await startEmulator({ jobDuration: "2h" })
   try {
     const layer = (transport: Layer.Layer<HttpClient.HttpClient>) =>
