@@ -5,25 +5,11 @@
 import { JobStatus } from "@effect-qoery/client"
 import { Schema } from "effect"
 import { z } from "zod"
+import { wireStatus } from "../support/statuses.js"
 import { median } from "./stats.js"
 
-const text = JSON.stringify({
-  job_id: "20251110_151628",
-  status: "processing",
-  query: "climate change statistics",
-  progress: {
-    current_step: "scraping",
-    rows_collected: 1250,
-    urls_processed: 8,
-    urls_total: 15,
-    last_updated: "2025-11-10T15:16:45Z"
-  },
-  urls: ["https://example.com/data1", "https://example.com/data2"],
-  csv_url: "/v0/datasets/20251110_151628/csv",
-  error: null,
-  started_at: "2025-11-10T15:16:28Z",
-  completed_at: null
-})
+// the spec's processing example
+const text = JSON.stringify(wireStatus())
 
 const zProgress = z.object({
   current_step: z.enum(["initializing", "searching", "scraping", "processing", "finalizing"]),

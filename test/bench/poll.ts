@@ -10,8 +10,8 @@ import * as UndiciHttpClient from "@effect-qoery/client/UndiciHttpClient"
 import { FetchHttpClient, type HttpClient } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
 import { Effect, Layer, Schedule, Stream } from "effect"
-import * as http from "node:http"
 import { apiKey, startEmulator } from "./emulatorProcess.js"
+import { floorPoller } from "./floor.js"
 import { median } from "./stats.js"
 
 export interface PollResult {
@@ -53,22 +53,10 @@ export const runPollBench = async ({ quick }: { readonly quick: boolean }): Prom
       )
     ).then((s) => s.jobId)
 
-    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 })
     const url = `${emulator.baseUrl}/v0/datasets/${jobId}`
-    const floorPoll = () =>
-      new Promise<void>((resolve, reject) => {
-        http.get(url, { agent, headers: { "x-api-key": apiKey, accept: "application/json" } }, (res) => {
-          let text = ""
-          res.setEncoding("utf8")
-          res.on("data", (chunk) => text += chunk)
-          res.on("end", () => {
-            JSON.parse(text)
-            resolve()
-          })
-        }).on("error", reject)
-      })
+    const floorPoll = floorPoller(url)
     const floor = async () => {
-      for (let i = 0; i < polls; i++) await floorPoll()
+      for (let i = 0; i < polls; i++) await floorPoll.poll()
     }
     const bareFetch = async () => {
       for (let i = 0; i < polls; i++) {
@@ -108,7 +96,7 @@ export const runPollBench = async ({ quick }: { readonly quick: boolean }): Prom
       pu.push(await cpuPerPoll(polls, platformUndici))
       bf.push(await cpuPerPoll(polls, bareFetch))
     }
-    agent.destroy()
+    floorPoll.close()
     const floorUs = median(f)
     // ratios per round, then the median: each round's three runs saw the same machine
     return {

@@ -21,8 +21,8 @@ import * as UndiciHttpClient from "@effect-qoery/client/UndiciHttpClient"
 import { FetchHttpClient, type HttpClient } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
 import { Effect, Layer, Schedule, Stream } from "effect"
-import * as http from "node:http"
 import { apiKey, startEmulator } from "./emulatorProcess.js"
+import { floorPoller } from "./floor.js"
 
 const transport = process.argv[2] ?? "undici"
 const polls = Number(process.argv[3] ?? 5000)
@@ -44,18 +44,9 @@ try {
   ).then((s) => s.jobId)
   const before = process.cpuUsage()
   if (transport === "floor") {
-    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 })
-    for (let i = 0; i < polls; i++) {
-      await new Promise<void>((resolve, reject) => {
-        http.get(`${emulator.baseUrl}/v0/datasets/${jobId}`, { agent, headers: { "x-api-key": apiKey } }, (res) => {
-          let text = ""
-          res.setEncoding("utf8")
-          res.on("data", (chunk) => text += chunk)
-          res.on("end", () => resolve(JSON.parse(text)))
-        }).on("error", reject)
-      })
-    }
-    agent.destroy()
+    const floor = floorPoller(`${emulator.baseUrl}/v0/datasets/${jobId}`)
+    for (let i = 0; i < polls; i++) await floor.poll()
+    floor.close()
   } else {
     await Effect.runPromise(
       JobWatcher.watch(jobId, { schedule: Schedule.forever, emit: "every" }).pipe(
