@@ -52,6 +52,26 @@ describe("JobId", () => {
     assert.isBelow(message(long).length, 300)
   })
 
+  it("the check run on every request and status (isFast) agrees with the schema", () => {
+    const inputs: Array<unknown> = [42, null, "", "2025111_151628", "20251110_1516289"]
+    for (const id of ["20251110_151628", "20240229_235959", "20230229_000000", "20251231_000000", "00000101_000000"]) {
+      inputs.push(id)
+      // every character of the id replaced by a digit, a separator, a letter, a non-ASCII digit
+      for (let i = 0; i < id.length; i++) {
+        for (const c of ["0", "1", "2", "3", "5", "6", "9", "_", "/", ":", "a", " ", "٢"]) {
+          inputs.push(id.slice(0, i) + c + id.slice(i + 1))
+        }
+      }
+    }
+    let accepted = 0
+    for (const input of inputs) {
+      assert.strictEqual(JobId.isFast(input), JobId.is(input), String(input))
+      if (JobId.is(input)) accepted++
+    }
+    assert.isAbove(accepted, 50)
+    assert.isAbove(inputs.length - accepted, 300)
+  })
+
   it("fromDate gives the id of a start time", () => {
     assert.strictEqual(JobId.fromDate(new Date(Date.UTC(2025, 10, 10, 15, 16, 28))), "20251110_151628")
   })

@@ -2,7 +2,7 @@ import { JobStatus } from "@effect-qoery/client"
 import { assert, describe, it } from "@effect/vitest"
 import { DateTime, Either, Schema } from "effect"
 import { wireStatus } from "../../../test/support/statuses.js"
-import { parseMillis } from "../src/internal/timestamp.js"
+import { parseMillis, utc } from "../src/internal/timestamp.js"
 
 // The very instance `JobStatus.decodeUnknown` runs, not one built here.
 const fast = JobStatus.decodeFast
@@ -151,11 +151,27 @@ describe("parseMillis", () => {
         "2025-11-10T15:16:45+24:00",
         "2025-11-10T15:16:45Zjunk",
         "２０２５-11-10T15:16:45Z",
+        "202a-11-10T15:16:45Z",
+        "2025-1a-10T15:16:45Z",
+        "2025-11-10T15:16:45+0a:00",
         "yesterday at noon!!"
       ]
     ) {
       assert.isUndefined(parseMillis(s), s)
     }
+  })
+})
+
+describe("utc", () => {
+  it("builds what DateTime.unsafeMake does: the same prototype, own properties and behaviour", () => {
+    const t = Date.parse("2025-11-10T15:16:45.120Z")
+    const ours = utc(t)
+    const theirs = DateTime.unsafeMake(t)
+    assert.strictEqual(Object.getPrototypeOf(ours), Object.getPrototypeOf(theirs))
+    assert.deepStrictEqual(Object.getOwnPropertyDescriptors(ours), Object.getOwnPropertyDescriptors(theirs))
+    assert.isTrue(DateTime.Equivalence(ours, theirs))
+    assert.strictEqual(DateTime.formatIso(ours), "2025-11-10T15:16:45.120Z")
+    assert.deepStrictEqual(DateTime.toPartsUtc(ours), DateTime.toPartsUtc(theirs))
   })
 })
 

@@ -5,3 +5,18 @@ export const daysInMonth = (year: number, month: number): number =>
     : month === 4 || month === 6 || month === 9 || month === 11
     ? 30
     : 31
+
+/**
+ * The number written by the `count` ASCII digits of `s` from `start`, or -1
+ * when any of them is not one. Read by char codes: job ids and timestamps
+ * are read on every status.
+ */
+export const digits = (s: string, start: number, count: number): number => {
+  let n = 0
+  for (let i = start; i < start + count; i++) {
+    const d = s.charCodeAt(i) - 48
+    if (!(d >= 0 && d <= 9)) return -1
+    n = n * 10 + d
+  }
+  return n
+}

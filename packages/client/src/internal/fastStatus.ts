@@ -12,7 +12,7 @@ import * as Option from "effect/Option"
 import type * as Schema from "effect/Schema"
 import { isFast as isJobId } from "../JobId.js"
 import type { JobStatus, Step } from "../JobStatus.js"
-import { parseMillis } from "./timestamp.js"
+import { parseMillis, utc } from "./timestamp.js"
 
 interface Class {
   readonly prototype: object
@@ -30,8 +30,8 @@ interface Classes {
 
 // A Schema.Class instance is its prototype plus the fields assigned (Data.Class);
 // the constructor adds a copy and a merge of defaults that a complete, checked
-// set of fields does not need.
-const instance = (klass: Class, props: object): any => Object.assign(Object.create(klass.prototype), props)
+// set of fields does not need. The fields are assigned one by one, in the
+// constructor's order, rather than through Object.assign: a third of the cost.
 
 /** The key a field has on the wire: its `Schema.fromKey`, or its own name. */
 const wireKey = (fields: Schema.Struct.Fields, name: string): string => {
@@ -55,7 +55,7 @@ const isObject = (u: unknown): u is Record<string, unknown> => typeof u === "obj
 const time = (u: unknown): DateTime.Utc | undefined => {
   if (typeof u !== "string") return undefined
   const millis = parseMillis(u)
-  return millis === undefined ? undefined : DateTime.unsafeMake(millis)
+  return millis === undefined ? undefined : utc(millis)
 }
 
 export const make = (classes: Classes) => {
@@ -80,6 +80,10 @@ export const make = (classes: Classes) => {
     lastUpdated: wireKey(p, "lastUpdated")
   }
   const defaultError = defaultOf(f, "error") as string
+  const JobProgress = classes.JobProgress.prototype
+  const Processing = classes.Processing.prototype
+  const Completed = classes.Completed.prototype
+  const Failed = classes.Failed.prototype
   return (u: unknown): JobStatus | undefined => {
     if (!isObject(u)) return undefined
     const status = u[K.status]
@@ -104,25 +108,30 @@ export const make = (classes: Classes) => {
       !steps.has(currentStep) || !isCount(rowsCollected) || !isCount(urlsProcessed) || !isCount(urlsTotal) ||
       lastUpdated === undefined
     ) return undefined
-    const progress = instance(classes.JobProgress, {
-      currentStep: currentStep as Step,
-      rowsCollected,
-      urlsProcessed,
-      urlsTotal,
-      lastUpdated
-    })
-    const common = { status, jobId, query, progress, urls: urls.slice(), csvUrl, startedAt }
-    if (status === "processing") return instance(classes.Processing, common)
     const end = u[K.completedAt]
     let completedAt: DateTime.Utc | undefined
-    if (end !== undefined && end !== null) {
+    if (status !== "processing" && end !== undefined && end !== null) {
       completedAt = time(end)
       if (completedAt === undefined) return undefined
     }
-    const ended = completedAt === undefined ? common : { ...common, completedAt }
-    if (status === "completed") return instance(classes.Completed, ended)
-    const error = u[K.error]
+    const error = status === "error" ? u[K.error] : undefined
     if (error !== undefined && error !== null && typeof error !== "string") return undefined
-    return instance(classes.Failed, { ...ended, error: typeof error === "string" ? error : defaultError })
+    const progress = Object.create(JobProgress)
+    progress.currentStep = currentStep
+    progress.rowsCollected = rowsCollected
+    progress.urlsProcessed = urlsProcessed
+    progress.urlsTotal = urlsTotal
+    progress.lastUpdated = lastUpdated
+    const self = Object.create(status === "processing" ? Processing : status === "completed" ? Completed : Failed)
+    self.status = status
+    self.jobId = jobId
+    self.query = query
+    self.progress = progress
+    self.urls = urls.slice()
+    self.csvUrl = csvUrl
+    self.startedAt = startedAt
+    if (completedAt !== undefined) self.completedAt = completedAt
+    if (status === "error") self.error = typeof error === "string" ? error : defaultError
+    return self
   }
 }

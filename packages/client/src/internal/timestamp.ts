@@ -1,13 +1,12 @@
 import * as DateTime from "effect/DateTime"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
-import { daysInMonth } from "./calendar.js"
+import { daysInMonth, digits } from "./calendar.js"
 
-const digit = (s: string, i: number): number => {
-  const c = s.charCodeAt(i) - 48
-  return c >= 0 && c <= 9 ? c : -1000
+const isDigit = (s: string, i: number): boolean => {
+  const c = s.charCodeAt(i)
+  return c >= 48 && c <= 57
 }
-const two = (s: string, i: number): number => digit(s, i) * 10 + digit(s, i + 1)
 
 /**
  * Epoch milliseconds of an RFC 3339 date-time (`format: date-time` of the
@@ -16,12 +15,12 @@ const two = (s: string, i: number): number => digit(s, i) * 10 + digit(s, i + 1)
  */
 export const parseMillis = (s: string): number | undefined => {
   if (s.length < 20) return undefined
-  const year = two(s, 0) * 100 + two(s, 2)
-  const month = two(s, 5)
-  const day = two(s, 8)
-  const hour = two(s, 11)
-  const minute = two(s, 14)
-  const second = two(s, 17)
+  const year = digits(s, 0, 4)
+  const month = digits(s, 5, 2)
+  const day = digits(s, 8, 2)
+  const hour = digits(s, 11, 2)
+  const minute = digits(s, 14, 2)
+  const second = digits(s, 17, 2)
   if (
     year < 0 || month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23 || minute < 0 || minute > 59 ||
     second < 0 || second > 59 || s[4] !== "-" || s[7] !== "-" || s[13] !== ":" || s[16] !== ":" ||
@@ -32,8 +31,8 @@ export const parseMillis = (s: string): number | undefined => {
   if (s[i] === ".") {
     i++
     const start = i
-    while (i < s.length && digit(s, i) >= 0) {
-      if (i - start < 3) millis = millis * 10 + digit(s, i)
+    while (i < s.length && isDigit(s, i)) {
+      if (i - start < 3) millis = millis * 10 + s.charCodeAt(i) - 48
       i++
     }
     if (i === start) return undefined
@@ -44,8 +43,8 @@ export const parseMillis = (s: string): number | undefined => {
   if (zone === "Z" || zone === "z") {
     if (i + 1 !== s.length) return undefined
   } else if (zone === "+" || zone === "-") {
-    const oh = two(s, i + 1)
-    const om = two(s, i + 4)
+    const oh = digits(s, i + 1, 2)
+    const om = digits(s, i + 4, 2)
     if (i + 6 !== s.length || s[i + 3] !== ":" || oh < 0 || oh > 23 || om < 0 || om > 59) return undefined
     offset = (zone === "+" ? 1 : -1) * (oh * 60 + om) * 60_000
   } else {
@@ -58,6 +57,22 @@ export const parseMillis = (s: string): number | undefined => {
     utc = date.getTime()
   }
   return utc - offset
+}
+
+const UtcProto: object = Object.getPrototypeOf(DateTime.unsafeMake(0))
+const partsUtc: PropertyDescriptor = { value: undefined, enumerable: false, writable: true }
+
+/**
+ * The `DateTime.Utc` of epoch millis known to be valid, as
+ * `DateTime.unsafeMake` builds it (the same prototype and own properties,
+ * its cache slot included) without the `Date` it makes to check its input:
+ * two of these are built on every status.
+ */
+export const utc = (millis: number): DateTime.Utc => {
+  const self = Object.create(UtcProto)
+  self.epochMillis = millis
+  Object.defineProperty(self, "partsUtc", partsUtc)
+  return self
 }
 
 /** The wire form: `2025-11-10T15:16:45Z`, with milliseconds only when there are some. */
@@ -80,7 +95,7 @@ export const Timestamp: Schema.Schema<DateTime.Utc, string> = Schema.transformOr
       const millis = parseMillis(s)
       return millis === undefined
         ? ParseResult.fail(new ParseResult.Type(ast, s, `Expected an RFC 3339 date-time, got ${JSON.stringify(s)}`))
-        : ParseResult.succeed(DateTime.unsafeMake(millis))
+        : ParseResult.succeed(utc(millis))
     },
     encode: (dt) => ParseResult.succeed(format(dt.epochMillis))
   }
