@@ -48,17 +48,27 @@ export const lineTerminator = "\r\n"
 export const willFail = (query: string): boolean => /\bfail\b/i.test(query)
 
 /**
+ * What a status says of a query's plan: its urls and how many rows each
+ * gives. A job keeps its own, so that a status needs no plan.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Outline {
+  /** The urls the job finds, in the order it finds them (5 to 20). */
+  readonly urls: ReadonlyArray<string>
+  /** `cumulativeRows[i]`: rows of urls `0..i`; rows of url `i` come after those of url `i - 1`. */
+  readonly cumulativeRows: ReadonlyArray<number>
+}
+
+/**
  * The urls and rows of a query, with the number of rows each url gives.
  *
  * @since 0.1.0
  * @category models
  */
-export interface Plan {
+export interface Plan extends Outline {
   readonly query: string
-  /** The urls the job finds, in the order it finds them (5 to 20). */
-  readonly urls: ReadonlyArray<string>
-  /** `cumulativeRows[i]`: rows of urls `0..i`; rows of url `i` come after those of url `i - 1`. */
-  readonly cumulativeRows: ReadonlyArray<number>
   /** Every row of a completed job, in CSV order. */
   readonly rows: ReadonlyArray<Row>
 }
@@ -172,6 +182,19 @@ export const plan = (query: string): Plan => {
   if (cache.size >= cacheLimit) cache.clear()
   cache.set(query, result)
   return result
+}
+
+/**
+ * The outline of a query's plan, holding none of its rows: what a job keeps
+ * (a status is computed from it on every poll, and the plans of thousands of
+ * jobs do not fit the plan cache).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const outline = (query: string): Outline => {
+  const { cumulativeRows, urls } = plan(query)
+  return { urls, cumulativeRows }
 }
 
 /**

@@ -2,7 +2,6 @@ import * as JobStatus from "@effect-qoery/client/JobStatus"
 import * as DateTime from "effect/DateTime"
 import * as Duration from "effect/Duration"
 import * as Schema from "effect/Schema"
-import * as Dataset from "../Dataset.js"
 import { type Job, stateAt } from "./jobs.js"
 
 // The bodies about one job, encoded with the client's schemas so the wire formats match.
@@ -22,7 +21,6 @@ export const startedBody = (id: string, pollingIntervalMillis: number) =>
 /** The status body of a job: the spec's field order, and `error`/`completed_at` as `null` where they do not apply. */
 export const statusBody = (job: Job, now: number, durationMillis: number, id: string = job.id) => {
   const state = stateAt(job, now, durationMillis)
-  const plan = Dataset.plan(job.query)
   const progress = new JobStatus.JobProgress({
     currentStep: state.step,
     rowsCollected: state.rowsCollected,
@@ -34,7 +32,7 @@ export const statusBody = (job: Job, now: number, durationMillis: number, id: st
     jobId: id as JobStatus.Processing["jobId"],
     query: job.query,
     progress,
-    urls: plan.urls.slice(0, state.urlsTotal),
+    urls: job.outline.urls.slice(0, state.urlsTotal),
     csvUrl: `/v0/datasets/${id}/csv`,
     startedAt: DateTime.unsafeMake(job.startedAt)
   }

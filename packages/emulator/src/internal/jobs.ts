@@ -8,6 +8,8 @@ export interface Job {
   /** The epoch second the id names. */
   readonly second: number
   readonly query: string
+  /** Its plan's urls and row counts (computed at the start, not on every status). */
+  readonly outline: Dataset.Outline
   readonly startedAt: number
   /** Epoch millis the job ends (`completed` or `error`). */
   readonly endsAt: number
@@ -46,10 +48,10 @@ export interface State {
  * timers, so ten thousand jobs cost only their memory.
  */
 export const stateAt = (job: Job, now: number, duration: number): State => {
-  const plan = Dataset.plan(job.query)
+  const plan = job.outline
   const fails = Dataset.willFail(job.query)
   const urlCount = plan.urls.length
-  const rowCount = plan.rows.length
+  const rowCount = plan.cumulativeRows[urlCount - 1] ?? 0
   const elapsed = Math.max(0, now - job.startedAt)
   const raw = duration <= 0 ? 1 : elapsed / duration
   const end = fails ? boundaries.failure : 1
@@ -119,6 +121,7 @@ export const placeholder = (now: number, duration: number): Job => {
     id: JobId.fromDate(new Date(second * 1000)),
     second,
     query,
+    outline: Dataset.outline(query),
     startedAt: now,
     endsAt: endOf(query, now, duration),
     terminalServed: false
@@ -163,7 +166,15 @@ export const makeStore = (duration: number, ttl: number): Store => {
       const second = Math.max(Math.floor(now / 1000), lastSecond + 1)
       lastSecond = second
       const id = JobId.fromDate(new Date(second * 1000))
-      const job: Job = { id, second, query, startedAt: now, endsAt: endOf(query, now, duration), terminalServed: false }
+      const job: Job = {
+        id,
+        second,
+        query,
+        outline: Dataset.outline(query),
+        startedAt: now,
+        endsAt: endOf(query, now, duration),
+        terminalServed: false
+      }
       jobs.set(id, job)
       return job
     },
