@@ -722,6 +722,26 @@ describe("JobWatcher.watchAll", () => {
       assert.isTrue(late.every((t, i) => i === 0 || t - late[i - 1]! >= 100 || t % interval < 100))
     }))
 
+  it.effect("a job keeps its place after a slow response or a retry; watch alone spaces from the response's end", () =>
+    Effect.gen(function*() {
+      const script = [
+        ok(processing(1), 300), // back at 300: the next place is 1,000
+        ok(processing(2), 700), // back at 1,700: 2,000 is less than half an interval after it, so 3,000
+        ko(new QoeryError.ServerError({ status: 503 })), // a retry at about 3,500
+        ok(processing(3)), // then 4,000
+        ok(completed(3))
+      ]
+      const many = makeFake({ [JOB]: script })
+      yield* collect(JobWatcher.watchAll([JOB], { interval: 1_000, retry: { base: 500 } }), many)
+      const [first, second, third, retry, last] = many.times()
+      assert.deepStrictEqual([first, second, third], [0, 1_000, 3_000])
+      assert.isTrue(retry! >= 3_400 && retry! <= 3_600, `retry at ${retry}`)
+      assert.strictEqual(last, 4_000)
+      const one = makeFake({ [JOB]: script })
+      yield* collect(JobWatcher.watch(JOB, { interval: 1_000, retry: { base: 500 } }), one)
+      assert.deepStrictEqual(one.times().slice(0, 3), [0, 1_300, 3_000])
+    }))
+
   it.effect("ending the consumer interrupts every job and its request in flight", () =>
     Effect.gen(function*() {
       const fake = makeFake({

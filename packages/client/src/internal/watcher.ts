@@ -6,9 +6,10 @@
  * and knows what to do next and when (`next`, `at`, in Clock millis):
  * poll, plan the next poll, or give up at the deadline. `advance(now)` does
  * it and may give a status to emit. Every rule of the watch lives there:
- * spacing from the end of a response, the server's hint or a schedule,
- * change detection, retries with capped jittered backoff, `Retry-After`, the
- * budget, the grace window of `JobNotFound`, the overall timeout.
+ * spacing from the end of a response (or, for `runAll`, a phase kept), the
+ * server's hint or a schedule, change detection, retries with capped
+ * jittered backoff, `Retry-After`, the budget, the grace window of
+ * `JobNotFound`, the overall timeout.
  *
  * - `watch` drives one poller in the consumer's fiber: sleep until `at`,
  *   advance, until a status to emit. Spacing and retries are plain sleeps,
@@ -74,6 +75,12 @@ export class Poller {
   next: Next = POLL
   /** When (Clock millis). */
   at = -Infinity
+  /**
+   * Set by `runAll`: when the first poll was due. Later polls then keep its
+   * phase, at whole intervals from it (see `nextPoll`); unset, each is an
+   * interval after the end of the last response.
+   */
+  phase: number | undefined = undefined
   /** When the first poll started. */
   private start = 0
   private started = false
@@ -217,7 +224,7 @@ export class Poller {
   /** Plans the next poll: the interval (or what the schedule says) from the end of the last response. */
   private plan(now: number): Effect.Effect<undefined, WatchTimeout> {
     const schedule = this.config.schedule
-    if (schedule === undefined) return Effect.succeed(this.waitUntil(this.lastResponseAt + this.config.interval))
+    if (schedule === undefined) return Effect.succeed(this.waitUntil(this.nextPoll()))
     return Effect.flatMap(
       stepSchedule(schedule, this.scheduleState, this.lastResponseAt, this.lastStatus!),
       ([state, delay]) => {
@@ -227,6 +234,21 @@ export class Poller {
         return Effect.succeed(this.waitUntil(this.lastResponseAt + delay))
       }
     )
+  }
+
+  /**
+   * When the next poll is due after a response: an interval after it; or,
+   * with a `phase`, the first whole interval from the phase at least half an
+   * interval after it. So a job whose poll went out late, or whose response
+   * was slow, is back in its place at the next poll, and jobs whose first
+   * polls were spread stay spread; a response slower than half an interval
+   * skips a place.
+   */
+  private nextPoll(): number {
+    const interval = this.config.interval
+    const phase = this.phase
+    if (phase === undefined || interval <= 0) return this.lastResponseAt + interval
+    return phase + Math.ceil((this.lastResponseAt + interval / 2 - phase) / interval) * interval
   }
 
   /** The next poll at `at`, or the end at the deadline if that comes first. */
@@ -335,9 +357,9 @@ class DueHeap {
 /**
  * When the first polls of `runAll` go out: `burst` at once, then one every
  * `interval / jobs`, so that the jobs started together are spread over one
- * interval, and as each job then keeps its own interval from the end of its
- * responses, its polls keep that phase: the server sees a steady rate and
- * the event loop no burst. A new job (one admitted when another ended) takes
+ * interval; as each job then polls at whole intervals from its first poll
+ * (`Poller.phase`), late or slow polls included, the jobs stay spread: the
+ * server sees a steady rate and the event loop no burst. A new job (one admitted when another ended) takes
  * the next free place in the same way. (A GCRA, the cell rate algorithm of
  * ATM networks, as a schedule rather than a filter.)
  */
@@ -496,7 +518,7 @@ export const runAll = (
           }
           active++
           const poller = new Poller(client, next.value, config, clock)
-          poller.at = firstPolls.next(now)
+          poller.at = poller.phase = firstPolls.next(now)
           if (poller.at > now) due.push(poller)
           else ready.push(poller)
         }
