@@ -58,6 +58,24 @@ describe.each(transports)("%s", (_name, layer) => {
       assert.deepStrictEqual(seen, { method: "POST", url: "/path?q=a+b", header: "yes", body: "{\"hello\":\"world\"}" })
     }))
 
+  it.live("reads a body as text and as bytes, in either order, from one read", () =>
+    Effect.gen(function*() {
+      let requests = 0
+      handler = (_req, res) => {
+        requests++
+        res.end("héllo")
+      }
+      const bytes = (buffer: ArrayBuffer) => Array.from(new Uint8Array(buffer))
+      const utf8 = Array.from(new TextEncoder().encode("héllo"))
+      const first = yield* run((client) => client.get(`${baseUrl}/a`))
+      assert.strictEqual(yield* first.text, "héllo")
+      assert.deepStrictEqual(bytes(yield* first.arrayBuffer), utf8)
+      const second = yield* run((client) => client.get(`${baseUrl}/b`))
+      assert.deepStrictEqual(bytes(yield* second.arrayBuffer), utf8)
+      assert.strictEqual(yield* second.text, "héllo")
+      assert.strictEqual(requests, 2)
+    }))
+
   it.live("stays an HttpClient that middleware wraps", () =>
     Effect.gen(function*() {
       handler = (req, res) => res.end(req.headers["x-added"] as string)
