@@ -240,3 +240,71 @@ describe("JobWatcher, statuses that go backwards", () => {
       assert.strictEqual(polls, served.length, "no request after the terminal status")
     }).pipe(Effect.scoped))
 })
+
+// With the real client, a poll's span and the watch's deadline go into the request's own fiber
+// (QoeryClient.statusInSpan): the sooner of the watch's deadline and the request timeout ends it, as its error.
+describe("JobWatcher with the real client, against a server that never answers", () => {
+  const hanging = Effect.acquireRelease(
+    Effect.async<{ readonly server: http.Server; readonly closed: Array<string> }>((resume) => {
+      const closed: Array<string> = []
+      const server = http.createServer((req) => {
+        req.on("close", () => closed.push(req.url ?? ""))
+      })
+      server.listen(0, "127.0.0.1", () => resume(Effect.succeed({ server, closed })))
+    }),
+    ({ server }) => Effect.sync(() => server.closeAllConnections()).pipe(Effect.zipRight(Effect.sync(() => server.close())))
+  )
+  const client = (server: http.Server, timeout: Duration.DurationInput) =>
+    QoeryClient.layer({
+      apiKey: "k",
+      baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      timeout
+    }).pipe(Layer.provide(NodeHttpClient.layerUndici))
+
+  it.live("a watch deadline sooner than the request timeout fails the watch with WatchTimeout and aborts the request", () =>
+    Effect.gen(function*() {
+      const { closed, server } = yield* hanging
+      const ended: Array<string> = []
+      const native = yield* Effect.tracer
+      const recording = Tracer.make({
+        context: native.context,
+        span: (name, ...rest) => {
+          const span = native.span(name, ...rest)
+          const end = span.end.bind(span)
+          return Object.assign(span, {
+            end: (time: bigint, exit: import("effect/Exit").Exit<unknown, unknown>) => {
+              ended.push(`${name}:${exit._tag}`)
+              end(time, exit)
+            }
+          })
+        }
+      })
+      const startedAt = yield* Clock.currentTimeMillis
+      const { error } = yield* outcome(JobWatcher.watch(jobId, { interval: 25, timeout: "300 millis" })).pipe(
+        Effect.withTracer(recording),
+        Effect.provide(client(server, "10 seconds"))
+      )
+      const took = (yield* Clock.currentTimeMillis) - startedAt
+      assert.strictEqual(error?._tag, "WatchTimeout")
+      assert.isTrue(took >= 300 && took < 5_000, `took ${took} ms`)
+      assert.deepStrictEqual(ended, ["JobWatcher.poll:Failure"])
+      // the request was aborted: the server sees its connection close
+      yield* Effect.sleep("100 millis")
+      assert.deepStrictEqual(closed, [`/v0/datasets/${jobId}`])
+    }).pipe(Effect.scoped))
+
+  it.live("a request timeout sooner than the watch deadline is a TransportError, retried as one", () =>
+    Effect.gen(function*() {
+      const { server } = yield* hanging
+      const retried: Array<string> = []
+      const { error } = yield* outcome(JobWatcher.watch(jobId, {
+        interval: 25,
+        timeout: "1 minute",
+        retry: { base: 20, budget: 2 },
+        onRetry: (info) => Effect.sync(() => retried.push(info.error._tag))
+      })).pipe(Effect.provide(client(server, "150 millis")))
+      assert.strictEqual(error?._tag, "TransportError")
+      assert.strictEqual((error as { reason?: string }).reason, "Timeout")
+      assert.deepStrictEqual(retried, ["TransportError"])
+    }).pipe(Effect.scoped))
+})

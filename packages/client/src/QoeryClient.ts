@@ -19,6 +19,7 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import type * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
+import type * as Tracer from "effect/Tracer"
 import * as ResponsesModule from "./internal/responses.js"
 import * as Timeout from "./internal/timeout.js"
 import * as JobId from "./JobId.js"
@@ -290,7 +291,7 @@ export const make = (options: Options = {}): Effect.Effect<Service, QoeryError.I
     const within = <A>(
       effect: Effect.Effect<A, QoeryError.QoeryError>,
       request: { readonly method: string; readonly url: string },
-      span?: import("effect/Tracer").Span
+      span?: Tracer.Span
     ) =>
       Timeout.isolated(effect, {
         timeout,
@@ -355,20 +356,34 @@ export const make = (options: Options = {}): Effect.Effect<Service, QoeryError.I
           description: `asked for job ${id}, got the status of job ${status.jobId}`
         })
       )
+    /** A status request and its handling, or why there is none (a bad id, no key). */
+    const statusCall = (jobId: string): Either.Either<
+      {
+        readonly effect: Effect.Effect<JobStatus, QoeryError.QoeryError>
+        readonly target: { readonly method: string; readonly url: string }
+      },
+      QoeryError.InvalidInput
+    > => {
+      const valid = validateJobId(jobId)
+      if (Either.isLeft(valid)) return Either.left(valid.left)
+      if (apiKey === undefined) return Either.left(noKey)
+      const id = valid.right
+      const path = `/v0/datasets/${id}`
+      const request = HttpClientRequest.setUrl(statusTemplate, origin + path)
+      return Either.right({
+        effect: Effect.flatMap(Effect.flatMap(sendAbsolute(request), handleStatus(id)), checkId(id)),
+        target: { method: "GET", url: path }
+      })
+    }
     const statusSpanOptions = { captureStackTrace: false } as const
     const getStatus = (jobId: string) =>
       Effect.withFiberRuntime((fiber): Effect.Effect<JobStatus, QoeryError.QoeryError> => {
-        const valid = validateJobId(jobId)
         const own = Context.get(fiber.currentContext, StatusSpan)
-        const fail = (error: QoeryError.QoeryError) =>
-          own ? Effect.fail(error).pipe(span("getStatus", { "qoery.job_id": jobId })) : Effect.fail(error)
-        if (Either.isLeft(valid)) return fail(valid.left)
-        if (apiKey === undefined) return fail(noKey)
-        const id = valid.right
-        const path = `/v0/datasets/${id}`
-        const request = HttpClientRequest.setUrl(statusTemplate, origin + path)
-        const effect = Effect.flatMap(Effect.flatMap(sendAbsolute(request), handleStatus(id)), checkId(id))
-        const target = { method: "GET", url: path }
+        const call = statusCall(jobId)
+        if (Either.isLeft(call)) {
+          return own ? Effect.fail(call.left).pipe(span("getStatus", { "qoery.job_id": jobId })) : Effect.fail(call.left)
+        }
+        const { effect, target } = call.right
         if (!own) return within(effect, target)
         // Its own span, opened here and ended by `within` with the call: cheaper than `Effect.withSpan`.
         return Effect.flatMap(
@@ -379,6 +394,20 @@ export const make = (options: Options = {}): Effect.Effect<Service, QoeryError.I
           (span) => within(effect, target, span)
         )
       })
+    const requestMillis = Duration.toMillis(timeout)
+    const statusIn: StatusIn = <E2>(jobId: string, span: Tracer.Span, deadline: Deadline<E2> | undefined) => {
+      const call = statusCall(jobId)
+      if (Either.isLeft(call)) return Timeout.isolated(Effect.fail(call.left), { span })
+      const { effect, target } = call.right
+      const sooner = deadline !== undefined && Duration.toMillis(deadline.after) < requestMillis
+      return Timeout.isolated<JobStatus, QoeryError.QoeryError, QoeryError.QoeryError | E2>(effect, {
+        timeout: sooner ? deadline.after : timeout,
+        onTimeout: sooner ? deadline.error : timedOut(target),
+        context: withInit,
+        refs: noHttpSpan,
+        span
+      })
+    }
 
     const notFound = (response: HttpClientResponse.HttpClientResponse, jobId: string) =>
       Effect.flatMap(
@@ -520,8 +549,36 @@ export const make = (options: Options = {}): Effect.Effect<Service, QoeryError.I
       )
     }).pipe(span("apiInfo"))
 
-    return QoeryClient.of({ baseUrl, startJob, getStatus, downloadCsv, usage, plans, health, apiInfo })
+    const service = QoeryClient.of({ baseUrl, startJob, getStatus, downloadCsv, usage, plans, health, apiInfo })
+    statusInSpan.set(service, statusIn)
+    return service
   })
+
+/**
+ * `getStatus` in a span of the caller's (which it ends), bounded by the
+ * caller's deadline as well as the request timeout: what the watcher runs for
+ * each poll, in the one fiber that `getStatus` runs its request in, where
+ * calling `getStatus` in a span and a deadline would take a second.
+ */
+type StatusIn = <E2>(
+  jobId: string,
+  span: Tracer.Span,
+  deadline: Deadline<E2> | undefined
+) => Effect.Effect<JobStatus, QoeryError.QoeryError | E2>
+
+/** Fails with `error()` after this long. */
+interface Deadline<E2> {
+  readonly after: Duration.Duration
+  readonly error: () => E2
+}
+
+/**
+ * `StatusIn` of each service that `make` built, and of no other: a service
+ * wrapped or written by hand is called through its `getStatus`.
+ *
+ * @internal
+ */
+export const statusInSpan = new WeakMap<Service, StatusIn>()
 
 /**
  * The client with the given options, on the `HttpClient` you provide

@@ -137,10 +137,12 @@ export class Poller {
   }
 
   /**
-   * One request, in its own `JobWatcher.poll` span (inside which `getStatus`
-   * opens none: `QoeryClient.StatusSpan`), bounded by the deadline when there
-   * is one. Span, context and deadline come with the request's own fiber
-   * (`Timeout.isolated`), the cheapest way to have all three.
+   * One request, in its own `JobWatcher.poll` span, bounded by the deadline
+   * when there is one. With a client that `QoeryClient.make` built, span and
+   * deadline go with the request into the one fiber it runs in
+   * (`QoeryClient.statusInSpan`); with any other, `getStatus` is called in a
+   * fiber of its own that has them (`Timeout.isolated`), and opens no span of
+   * its own there (`QoeryClient.StatusSpan`).
    */
   private request(now: number): Effect.Effect<JobStatus.JobStatus, WatchError> {
     const timeout = this.config.timeout
@@ -157,13 +159,19 @@ export class Poller {
         },
         captureStackTrace: false
       }),
-      (span) =>
-        Timeout.isolated(this.client.getStatus(this.jobId), {
+      (span) => {
+        const deadline = remaining === undefined
+          ? undefined
+          : { after: Duration.millis(remaining), error: () => this.timeoutError(timeout!) }
+        const direct = QoeryClient.statusInSpan.get(this.client)
+        if (direct !== undefined) return direct(this.jobId, span, deadline)
+        return Timeout.isolated(this.client.getStatus(this.jobId), {
           span,
           context: withoutStatusSpan,
-          timeout: remaining === undefined ? undefined : Duration.millis(remaining),
-          onTimeout: () => this.timeoutError(timeout!)
+          timeout: deadline?.after,
+          onTimeout: deadline?.error
         })
+      }
     )
   }
 
