@@ -252,7 +252,8 @@ describe("JobWatcher with the real client, against a server that never answers",
       })
       server.listen(0, "127.0.0.1", () => resume(Effect.succeed({ server, closed })))
     }),
-    ({ server }) => Effect.sync(() => server.closeAllConnections()).pipe(Effect.zipRight(Effect.sync(() => server.close())))
+    ({ server }) =>
+      Effect.sync(() => server.closeAllConnections()).pipe(Effect.zipRight(Effect.sync(() => server.close())))
   )
   const client = (server: http.Server, timeout: Duration.DurationInput) =>
     QoeryClient.layer({

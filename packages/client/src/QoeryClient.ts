@@ -381,7 +381,9 @@ export const make = (options: Options = {}): Effect.Effect<Service, QoeryError.I
         const own = Context.get(fiber.currentContext, StatusSpan)
         const call = statusCall(jobId)
         if (Either.isLeft(call)) {
-          return own ? Effect.fail(call.left).pipe(span("getStatus", { "qoery.job_id": jobId })) : Effect.fail(call.left)
+          return own
+            ? Effect.fail(call.left).pipe(span("getStatus", { "qoery.job_id": jobId }))
+            : Effect.fail(call.left)
         }
         const { effect, target } = call.right
         if (!own) return within(effect, target)
@@ -556,9 +558,10 @@ export const make = (options: Options = {}): Effect.Effect<Service, QoeryError.I
 
 /**
  * `getStatus` in a span of the caller's (which it ends), bounded by the
- * caller's deadline as well as the request timeout: what the watcher runs for
- * each poll, in the one fiber that `getStatus` runs its request in, where
- * calling `getStatus` in a span and a deadline would take a second.
+ * caller's deadline as well as the request timeout, all in the one fiber the
+ * request runs in: what the watcher runs for each poll. Calling `getStatus`
+ * within a span and a deadline would take a second fiber, about 30 us of a
+ * poll (BENCHMARKS.md).
  */
 type StatusIn = <E2>(
   jobId: string,

@@ -229,7 +229,7 @@ export class Poller {
     return Effect.fail(error)
   }
 
-  /** Plans the next poll: the interval (or what the schedule says) from the end of the last response. */
+  /** Plans the next poll: on the interval (`nextPoll`), or what the schedule says from the end of the last response. */
   private plan(now: number): Effect.Effect<undefined, WatchTimeout> {
     const schedule = this.config.schedule
     if (schedule === undefined) return Effect.succeed(this.waitUntil(this.nextPoll()))
@@ -367,9 +367,10 @@ class DueHeap {
  * `interval / jobs`, so that the jobs started together are spread over one
  * interval; as each job then polls at whole intervals from its first poll
  * (`Poller.phase`), late or slow polls included, the jobs stay spread: the
- * server sees a steady rate and the event loop no burst. A new job (one admitted when another ended) takes
- * the next free place in the same way. (A GCRA, the cell rate algorithm of
- * ATM networks, as a schedule rather than a filter.)
+ * server sees a steady rate and the event loop no burst. A new job (one
+ * admitted when another ended) takes the next free place in the same way.
+ * (A GCRA, the cell rate algorithm of ATM networks, as a schedule rather
+ * than a filter.)
  */
 export class FirstPolls {
   /** The first polls sent at once before the spreading starts: a watch of a few jobs sees no delay. */
