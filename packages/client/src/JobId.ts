@@ -6,7 +6,7 @@
 import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
-import { daysInMonth, digits } from "./internal/calendar.js"
+import { daysInMonth, digits, isRealDateTime } from "./internal/calendar.js"
 
 const pattern = /^[0-9]{8}_[0-9]{6}$/
 
@@ -90,8 +90,7 @@ export const isFast = (u: unknown): u is JobId => {
   const hour = digits(u, 9, 2)
   const minute = digits(u, 11, 2)
   const second = digits(u, 13, 2)
-  return year >= 0 && month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth(year, month) &&
-    hour >= 0 && hour <= 23 && minute >= 0 && minute <= 59 && second >= 0 && second <= 59
+  return isRealDateTime(year, month, day, hour, minute, second)
 }
 
 /**

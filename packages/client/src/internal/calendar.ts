@@ -20,3 +20,18 @@ export const digits = (s: string, start: number, count: number): number => {
   }
   return n
 }
+
+/**
+ * Whether these are a real date and time (30 February, hour 24 and second 60
+ * are not), every field as `digits` read it: -1 where it was not a number.
+ */
+export const isRealDateTime = (
+  year: number,
+  month: number,
+  day: number,
+  hour: number,
+  minute: number,
+  second: number
+): boolean =>
+  year >= 0 && month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth(year, month) &&
+  hour >= 0 && hour <= 23 && minute >= 0 && minute <= 59 && second >= 0 && second <= 59

@@ -1,7 +1,7 @@
 import * as DateTime from "effect/DateTime"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
-import { daysInMonth, digits } from "./calendar.js"
+import { digits, isRealDateTime } from "./calendar.js"
 
 const isDigit = (s: string, i: number): boolean => {
   const c = s.charCodeAt(i)
@@ -22,9 +22,8 @@ export const parseMillis = (s: string): number | undefined => {
   const minute = digits(s, 14, 2)
   const second = digits(s, 17, 2)
   if (
-    year < 0 || month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23 || minute < 0 || minute > 59 ||
-    second < 0 || second > 59 || s[4] !== "-" || s[7] !== "-" || s[13] !== ":" || s[16] !== ":" ||
-    (s[10] !== "T" && s[10] !== "t") || day > daysInMonth(year, month)
+    s[4] !== "-" || s[7] !== "-" || s[13] !== ":" || s[16] !== ":" || (s[10] !== "T" && s[10] !== "t") ||
+    !isRealDateTime(year, month, day, hour, minute, second)
   ) return undefined
   let i = 19
   let millis = 0

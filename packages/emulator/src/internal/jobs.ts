@@ -113,20 +113,20 @@ export const stateAt = (job: Job, now: number, duration: number): State => {
 export const endOf = (query: string, startedAt: number, duration: number): number =>
   startedAt + Math.floor((Dataset.willFail(query) ? boundaries.failure : 1) * Math.max(0, duration))
 
+/** A job for `query` started `now`, whose id names the epoch second `second`. */
+const make = (second: number, query: string, now: number, duration: number): Job => ({
+  id: JobId.fromDate(new Date(second * 1000)),
+  second,
+  query,
+  outline: Dataset.outline(query),
+  startedAt: now,
+  endsAt: endOf(query, now, duration),
+  terminalServed: false
+})
+
 /** A job that was never started, for the faults that answer about a job the emulator does not know. */
-export const placeholder = (now: number, duration: number): Job => {
-  const second = Date.UTC(2025, 10, 10, 15, 16, 28) / 1000
-  const query = "another query"
-  return {
-    id: JobId.fromDate(new Date(second * 1000)),
-    second,
-    query,
-    outline: Dataset.outline(query),
-    startedAt: now,
-    endsAt: endOf(query, now, duration),
-    terminalServed: false
-  }
-}
+export const placeholder = (now: number, duration: number): Job =>
+  make(Date.UTC(2025, 10, 10, 15, 16, 28) / 1000, "another query", now, duration)
 
 /** The id of the job started the second after this one: another job, of a real date and time. */
 export const nextId = (job: Job): string => JobId.fromDate(new Date((job.second + 1) * 1000))
@@ -165,17 +165,8 @@ export const makeStore = (duration: number, ttl: number): Store => {
       evict(now)
       const second = Math.max(Math.floor(now / 1000), lastSecond + 1)
       lastSecond = second
-      const id = JobId.fromDate(new Date(second * 1000))
-      const job: Job = {
-        id,
-        second,
-        query,
-        outline: Dataset.outline(query),
-        startedAt: now,
-        endsAt: endOf(query, now, duration),
-        terminalServed: false
-      }
-      jobs.set(id, job)
+      const job = make(second, query, now, duration)
+      jobs.set(job.id, job)
       return job
     },
     get: (id, now) => {
