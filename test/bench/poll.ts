@@ -3,13 +3,19 @@
  * hand-written node:http keep-alive loop with JSON.parse (the floor in Node)
  * and a bare fetch + JSON.parse loop, against the same emulator in another
  * process, rounds alternating.
+ *
+ * Two references say what a watch over fetch cannot go below, with no client
+ * at all: an Effect `Stream` of bare fetch polls, and the same stream with
+ * what every poll of the watch guarantees written out by hand (a span, a
+ * timer for the timeout, an `AbortController` that interruption aborts, no
+ * redirect followed, the status validated).
  */
-import { JobWatcher, QoeryClient } from "@effect-qoery/client"
+import { JobStatus, JobWatcher, QoeryClient } from "@effect-qoery/client"
 import * as LeanFetchHttpClient from "@effect-qoery/client/FetchHttpClient"
 import * as UndiciHttpClient from "@effect-qoery/client/UndiciHttpClient"
 import { FetchHttpClient, type HttpClient } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
-import { Effect, Layer, Schedule, Stream } from "effect"
+import { Effect, Either, Layer, Schedule, Stream } from "effect"
 import { apiKey, startEmulator } from "./emulatorProcess.js"
 import { floorPoller } from "./floor.js"
 import { median } from "./stats.js"
@@ -31,6 +37,12 @@ export interface PollResult {
   readonly bareFetchRatio: number
   /** The same watch over `@effect/platform-node`'s `NodeHttpClient.layerUndici` (reference). */
   readonly pollCpuRatioPlatformUndici: number
+  readonly streamFetchUs: number
+  readonly guardedStreamFetchUs: number
+  /** An Effect `Stream` of bare fetch polls, taken and drained as the watch is (reference). */
+  readonly streamFetchRatio: number
+  /** That stream with each poll's guarantees written by hand, no client (reference: a watch over fetch's least). */
+  readonly guardedStreamFetchRatio: number
 }
 
 const cpuPerPoll = async (polls: number, f: () => Promise<unknown>) => {
@@ -64,6 +76,52 @@ export const runPollBench = async ({ quick }: { readonly quick: boolean }): Prom
         JSON.parse(await response.text())
       }
     }
+    const headers = { "x-api-key": apiKey, accept: "application/json" }
+    const clock = await Effect.runPromise(Effect.clock)
+    const fetchPoll = Effect.async<unknown, Error>((resume) => {
+      globalThis.fetch(url, { headers }).then((response) => response.text()).then(
+        (text) => resume(Effect.succeed(JSON.parse(text))),
+        (cause) => resume(Effect.fail(cause))
+      )
+    })
+    const guardedPoll = Effect.flatMap(
+      Effect.makeSpan("poll", { attributes: { "qoery.job_id": jobId }, captureStackTrace: false }),
+      (span) =>
+        Effect.onExit(
+          Effect.async<JobStatus.JobStatus, unknown>((resume) => {
+            const controller = new AbortController()
+            let done = false
+            const finish = (result: Effect.Effect<JobStatus.JobStatus, unknown>) => {
+              if (done) return
+              done = true
+              clearTimeout(timer)
+              resume(result)
+            }
+            const timer = setTimeout(() => {
+              controller.abort()
+              finish(Effect.fail(new Error("timeout")))
+            }, 30_000)
+            globalThis.fetch(url, { headers, redirect: "manual", signal: controller.signal }).then((response) => {
+              if (response.status !== 200) throw new Error(`status ${response.status}`)
+              return response.text()
+            }).then((text) => {
+              const status = JobStatus.decodeUnknown(JSON.parse(text))
+              finish(Either.isRight(status) ? Effect.succeed(status.right) : Effect.fail(status.left))
+            }, (cause) => finish(Effect.fail(cause)))
+            return Effect.sync(() => {
+              if (done) return
+              done = true
+              clearTimeout(timer)
+              controller.abort()
+            })
+          }),
+          (exit) => Effect.sync(() => span.end(clock.unsafeCurrentTimeNanos(), exit))
+        )
+    )
+    const stream = (poll: Effect.Effect<unknown, unknown>) => () =>
+      Effect.runPromise(Stream.repeatEffect(poll).pipe(Stream.take(polls), Stream.runDrain))
+    const streamFetch = stream(fetchPoll)
+    const guardedStreamFetch = stream(guardedPoll)
     // `emit: "every"` and a zero delay: every poll is a request, a decode and an element.
     const watcher = (transport: Layer.Layer<HttpClient.HttpClient>) => () =>
       Effect.runPromise(
@@ -78,9 +136,11 @@ export const runPollBench = async ({ quick }: { readonly quick: boolean }): Prom
     const platformFetch = watcher(FetchHttpClient.layer)
     const platformUndici = watcher(NodeHttpClient.layerUndici)
 
-    const runs = [floor, undici, fetch, platformFetch, platformUndici, bareFetch]
+    const runs = [floor, undici, fetch, platformFetch, platformUndici, bareFetch, streamFetch, guardedStreamFetch]
     for (const run of runs) await run()
-    const [f, u, fe, pf, pu, bf] = runs.map(() => [] as Array<number>) as [
+    const [f, u, fe, pf, pu, bf, sf, gf] = runs.map(() => [] as Array<number>) as [
+      Array<number>,
+      Array<number>,
       Array<number>,
       Array<number>,
       Array<number>,
@@ -95,6 +155,8 @@ export const runPollBench = async ({ quick }: { readonly quick: boolean }): Prom
       pf.push(await cpuPerPoll(polls, platformFetch))
       pu.push(await cpuPerPoll(polls, platformUndici))
       bf.push(await cpuPerPoll(polls, bareFetch))
+      sf.push(await cpuPerPoll(polls, streamFetch))
+      gf.push(await cpuPerPoll(polls, guardedStreamFetch))
     }
     floorPoll.close()
     const floorUs = median(f)
@@ -111,7 +173,11 @@ export const runPollBench = async ({ quick }: { readonly quick: boolean }): Prom
       pollCpuRatioFetch: median(fe.map((x, i) => x / f[i]!)),
       pollCpuRatioPlatformFetch: median(pf.map((x, i) => x / f[i]!)),
       bareFetchRatio: median(bf.map((x, i) => x / f[i]!)),
-      pollCpuRatioPlatformUndici: median(pu.map((x, i) => x / f[i]!))
+      pollCpuRatioPlatformUndici: median(pu.map((x, i) => x / f[i]!)),
+      streamFetchUs: median(sf),
+      guardedStreamFetchUs: median(gf),
+      streamFetchRatio: median(sf.map((x, i) => x / f[i]!)),
+      guardedStreamFetchRatio: median(gf.map((x, i) => x / f[i]!))
     }
   } finally {
     await emulator.stop()

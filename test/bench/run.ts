@@ -99,6 +99,18 @@ const rows: Array<[string, string, string, string]> = [
     ""
   ],
   [
+    "poll CPU, an Effect Stream of bare fetch polls, no client / floor (reference)",
+    `${fmt(poll?.streamFetchRatio)} (${fmt(poll?.streamFetchUs, 0)} us)`,
+    "",
+    ""
+  ],
+  [
+    "poll CPU, that stream with each poll's guarantees by hand, no client / floor (reference)",
+    `${fmt(poll?.guardedStreamFetchRatio)} (${fmt(poll?.guardedStreamFetchUs, 0)} us)`,
+    "",
+    ""
+  ],
+  [
     "poll CPU, watch over @effect/platform's FetchHttpClient / floor (reference)",
     `${fmt(results.pollCpuRatioPlatformFetch)} (${fmt(poll?.platformFetchUs, 0)} us)`,
     "",
