@@ -136,48 +136,37 @@ export const runPollBench = async ({ quick }: { readonly quick: boolean }): Prom
     const platformFetch = watcher(FetchHttpClient.layer)
     const platformUndici = watcher(NodeHttpClient.layerUndici)
 
-    const runs = [floor, undici, fetch, platformFetch, platformUndici, bareFetch, streamFetch, guardedStreamFetch]
-    for (const run of runs) await run()
-    const [f, u, fe, pf, pu, bf, sf, gf] = runs.map(() => [] as Array<number>) as [
-      Array<number>,
-      Array<number>,
-      Array<number>,
-      Array<number>,
-      Array<number>,
-      Array<number>,
-      Array<number>,
+    const runs = { floor, undici, fetch, platformFetch, platformUndici, bareFetch, streamFetch, guardedStreamFetch }
+    const names = Object.keys(runs) as Array<keyof typeof runs>
+    for (const name of names) await runs[name]()
+    const samples = Object.fromEntries(names.map((name) => [name, [] as Array<number>])) as Record<
+      keyof typeof runs,
       Array<number>
-    ]
+    >
     for (let r = 0; r < rounds; r++) {
-      f.push(await cpuPerPoll(polls, floor))
-      u.push(await cpuPerPoll(polls, undici))
-      fe.push(await cpuPerPoll(polls, fetch))
-      pf.push(await cpuPerPoll(polls, platformFetch))
-      pu.push(await cpuPerPoll(polls, platformUndici))
-      bf.push(await cpuPerPoll(polls, bareFetch))
-      sf.push(await cpuPerPoll(polls, streamFetch))
-      gf.push(await cpuPerPoll(polls, guardedStreamFetch))
+      for (const name of names) samples[name].push(await cpuPerPoll(polls, runs[name]))
     }
     floorPoll.close()
-    const floorUs = median(f)
-    // ratios per round, then the median: each round's three runs saw the same machine
+    const us = (name: keyof typeof runs) => median(samples[name])
+    // ratios per round, then the median: each round's runs saw the same machine
+    const ratio = (name: keyof typeof runs) => median(samples[name].map((x, i) => x / samples.floor[i]!))
     return {
       polls,
-      floorUs,
-      undiciUs: median(u),
-      fetchUs: median(fe),
-      platformFetchUs: median(pf),
-      bareFetchUs: median(bf),
-      platformUndiciUs: median(pu),
-      pollCpuRatio: median(u.map((x, i) => x / f[i]!)),
-      pollCpuRatioFetch: median(fe.map((x, i) => x / f[i]!)),
-      pollCpuRatioPlatformFetch: median(pf.map((x, i) => x / f[i]!)),
-      bareFetchRatio: median(bf.map((x, i) => x / f[i]!)),
-      pollCpuRatioPlatformUndici: median(pu.map((x, i) => x / f[i]!)),
-      streamFetchUs: median(sf),
-      guardedStreamFetchUs: median(gf),
-      streamFetchRatio: median(sf.map((x, i) => x / f[i]!)),
-      guardedStreamFetchRatio: median(gf.map((x, i) => x / f[i]!))
+      floorUs: us("floor"),
+      undiciUs: us("undici"),
+      fetchUs: us("fetch"),
+      platformFetchUs: us("platformFetch"),
+      bareFetchUs: us("bareFetch"),
+      platformUndiciUs: us("platformUndici"),
+      streamFetchUs: us("streamFetch"),
+      guardedStreamFetchUs: us("guardedStreamFetch"),
+      pollCpuRatio: ratio("undici"),
+      pollCpuRatioFetch: ratio("fetch"),
+      pollCpuRatioPlatformFetch: ratio("platformFetch"),
+      bareFetchRatio: ratio("bareFetch"),
+      pollCpuRatioPlatformUndici: ratio("platformUndici"),
+      streamFetchRatio: ratio("streamFetch"),
+      guardedStreamFetchRatio: ratio("guardedStreamFetch")
     }
   } finally {
     await emulator.stop()
