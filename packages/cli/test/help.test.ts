@@ -42,6 +42,13 @@ describe("help", { timeout: 60_000 }, () => {
     assert.match(run.stdout, /--interval DURATION +Time between two polls/)
   })
 
+  it("a required flag is in the usage line, with its value, before the optional ones", async () => {
+    const batchRun = await runInProcess(["batch", "run", "--help"])
+    assert.match(batchRun.stdout, /^qoery batch run <search> --out DIR \[--from FILE\]/)
+    const worker = await runInProcess(["batch", "worker", "--help"])
+    assert.match(worker.stdout, /^qoery batch worker --out DIR \[/)
+  })
+
   it("NO_COLOR on a terminal: plain; without it, a terminal gets bold headings", async () => {
     const plain = await runInProcess(["run", "--help"], { NO_COLOR: "1" }, { isTTY: true, columns: 100 })
     assert.match(plain.stdout, /^qoery run /)

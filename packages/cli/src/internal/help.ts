@@ -177,20 +177,31 @@ const heading = (style: Style, text: string) => style.color ? `\x1b[1m${text}\x1
 const usageOf = (d: AnyDescriptor): string =>
   Usage.enumerate(Descriptor.getUsage(d), config).map(spanText).map((s) => s.trim())[0] ?? ""
 
-/** The words of a usage line: the name, the arguments (`<search>`) and the flags (`[--out FILE]`). */
+/**
+ * The words of a usage line: the name, the arguments (`<search>`), the
+ * required flags with their value (`--out DIR`) and the optional ones
+ * (`[--out FILE]`).
+ */
 const usageParts = (usage: string) => {
   const tokens = usage.match(/\[[^\]]*\]|<[^>]*>|\S+/g) ?? []
+  const required: Array<string> = []
+  tokens.forEach((token, i) => {
+    if (!token.startsWith("--")) return
+    const value = tokens[i + 1]
+    required.push(value !== undefined && /^[A-Z]/.test(value) ? `${token} ${value}` : token)
+  })
   return {
     name: tokens[0] ?? "",
     args: tokens.filter((t) => t.startsWith("<")),
+    required,
     flags: tokens.slice(1).filter((t) => t.startsWith("["))
   }
 }
 
 /** `run <search> [--out FILE] ...`: the arguments before the flags, as a command's usage reads. */
 const argumentsFirst = (usage: string): string => {
-  const { args, flags, name } = usageParts(usage)
-  return [name, ...args, ...flags].join(" ")
+  const { args, flags, name, required } = usageParts(usage)
+  return [name, ...args, ...required, ...flags].join(" ")
 }
 
 const helpFlag: Entry = { name: "-h, --help", description: ["Show this help."] }
