@@ -340,6 +340,24 @@ describe("nothing lost", { timeout: 120_000 }, () => {
     expect(result.stderr).toMatch(/Interrupted: stopped watching job \d{8}_\d{6}.*qoery resume/)
     expect(journal(state)).not.toContain("\"ended\"")
   })
+
+  it("Ctrl-C while the start is unanswered says a job may have started without its id, exits 130", async () => {
+    const server = await hostile(() => {}) // takes the POST, never answers
+    try {
+      const child = Cli.start(["run", "sea ice", "--base-url", server.url, "--api-key", key], {
+        QOERY_STATE_DIR: Cli.stateDir()
+      })
+      while (server.requests.length === 0) await new Promise((resolve) => setTimeout(resolve, 20))
+      child.kill("SIGINT")
+      const result = await child.done
+      expect(result.code).toBe(130)
+      expect(result.stderr).toMatch(/Interrupted before the start was answered: .*a job may have started there/)
+      expect(server.requests).toEqual(["POST /v0/datasets"])
+      expectNoKey(result.stdout, result.stderr)
+    } finally {
+      await server.close()
+    }
+  })
 })
 
 /** A loopback server of our own, for what the emulator does not do; it records each request. */

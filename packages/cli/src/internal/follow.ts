@@ -36,7 +36,11 @@ const interrupted = (
   journaled: boolean
 ) =>
   jobId === undefined
-    ? output.message("Interrupted before the job started.")
+    ? output.message(
+      connection.embedded
+        ? "Interrupted before the job started."
+        : "Interrupted before the start was answered: if the request reached the server, a job may have started there, but its id never came back, so it is not journaled."
+    )
     : connection.embedded
     ? output.message(
       `Interrupted: stopped watching job ${jobId}. It ran on the embedded emulator, which stopped with this command; run it again to start over.`
