@@ -58,6 +58,8 @@ const table: ReadonlyArray<Row> = [
   { kind: "search", what: "NUL", value: "climate\u0000change" },
   { kind: "search", what: "escape sequence", value: "climate\u001b[2Jchange" },
   { kind: "search", what: "DEL", value: "climate\u007f" },
+  { kind: "search", what: "zero-width spaces only", value: "\u200b\u200b" },
+  { kind: "search", what: "a lone surrogate", value: "climate\ud800" },
   // A key an HTTP stack cannot put in a header: refused by name, its value never shown.
   { kind: "apiKey", what: "a trailing line break", value: `${key}\n` },
   { kind: "apiKey", what: "a NUL", value: `${key}\u0000x` },

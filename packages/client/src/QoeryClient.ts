@@ -155,10 +155,14 @@ export const parseBaseUrl = (input: string | URL): Either.Either<URL, QoeryError
 // Control characters other than tab and line breaks.
 // eslint-disable-next-line no-control-regex
 const controlCharacters = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/
+/** Nothing a reader sees: white space and invisible format characters (a zero-width space, a BOM). */
+const invisible = /^[\p{White_Space}\p{Cf}]*$/u
+/** Half of a UTF-16 pair without the other half: not text, and sent as U+FFFD. */
+const loneSurrogate = /\p{Cs}/u
 
 /**
- * Validates a search query: not blank, at most `maxSearchLength` characters,
- * no control characters.
+ * Validates a search query: something visible, at most `maxSearchLength`
+ * characters, no control characters, well-formed text.
  *
  * @since 0.1.0
  * @category constructors
@@ -166,11 +170,12 @@ const controlCharacters = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/
 export const validateSearch = (search: unknown): Either.Either<string, QoeryError.InvalidInput> => {
   const fail = (description: string) => Either.left(new QoeryError.InvalidInput({ field: "search", description }))
   if (typeof search !== "string") return fail("expected a string")
-  if (search.trim().length === 0) return fail("the search query must contain at least one non-blank character")
+  if (invisible.test(search)) return fail("the search query must contain at least one non-blank character")
   if (search.length > maxSearchLength) {
     return fail(`the search query is ${search.length} characters long; the most is ${maxSearchLength}`)
   }
   if (controlCharacters.test(search)) return fail("the search query contains control characters")
+  if (loneSurrogate.test(search)) return fail("the search query is not well-formed text (a lone UTF-16 surrogate)")
   return Either.right(search)
 }
 
