@@ -45,6 +45,15 @@ describe("explain", () => {
       new JobWatcher.WatchTimeout({ jobId: "20251110_151628", elapsed: Duration.seconds(3) })
     )
     assert.match(explained.lines[0]!, /stopped waiting for job 20251110_151628 after 3\.0s/)
+    assert.notInclude(explained.lines[0]!, "failed")
     assert.include(explained.lines[1]!, "qoery resume")
+    const failing = Failure.explain(
+      new JobWatcher.WatchTimeout({
+        jobId: "20251110_151628",
+        elapsed: Duration.seconds(3),
+        lastError: "Server error 503: Service Unavailable"
+      })
+    )
+    assert.include(failing.lines[0]!, "The polls since failed, the last with: Server error 503: Service Unavailable")
   })
 })

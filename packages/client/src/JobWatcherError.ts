@@ -14,7 +14,8 @@ import type * as QoeryError from "./QoeryError.js"
 
 /**
  * The watch took longer than its `timeout` (or its `schedule` ended) before
- * the job ended. Carries the last status seen, if any.
+ * the job ended. Carries the last status seen, if any, and, when the polls
+ * since then failed and were being retried, the last of those errors.
  *
  * @since 0.1.0
  * @category errors
@@ -22,13 +23,16 @@ import type * as QoeryError from "./QoeryError.js"
 export class WatchTimeout extends Schema.TaggedError<WatchTimeout>()("WatchTimeout", {
   jobId: Schema.String,
   elapsed: Schema.DurationFromSelf,
-  lastStatus: Schema.optional(JobStatus.JobStatus)
+  lastStatus: Schema.optional(JobStatus.JobStatus),
+  /** The message of the last failed poll, when the polls after the last status (if any) all failed. */
+  lastError: Schema.optional(Schema.String)
 }) {
   override get message() {
     const last = this.lastStatus === undefined
       ? "no status was received"
       : `last status: ${this.lastStatus.status}, step ${this.lastStatus.progress.currentStep}`
-    return `Gave up waiting for job ${this.jobId} after ${Duration.format(this.elapsed)} (${last})`
+    const failing = this.lastError === undefined ? "" : `; the polls since failed, the last with: ${this.lastError}`
+    return `Gave up waiting for job ${this.jobId} after ${Duration.format(this.elapsed)} (${last}${failing})`
   }
 }
 

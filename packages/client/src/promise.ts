@@ -210,12 +210,15 @@ export class WatchTimeoutError extends Error {
   /** Milliseconds. */
   readonly elapsed: number
   readonly lastStatus: Status | undefined
+  /** The message of the last failed poll, when the polls after the last status (if any) all failed. */
+  readonly lastError: string | undefined
   constructor(error: JobWatcher.WatchTimeout) {
     super(error.message)
     this.name = "WatchTimeout"
     this.jobId = error.jobId
     this.elapsed = Duration.toMillis(error.elapsed)
     this.lastStatus = error.lastStatus === undefined ? undefined : plain(error.lastStatus)
+    this.lastError = error.lastError
   }
 }
 

@@ -447,6 +447,7 @@ describe("JobWatcher.watch", () => {
         assert.strictEqual(error._tag, "WatchTimeout")
         assert.strictEqual(error.jobId, JOB)
         assert.deepStrictEqual(error.lastStatus, processing(2))
+        assert.isUndefined(error.lastError, "no poll failed")
         assert.strictEqual(Duration.toMillis(error.elapsed), 3_500)
         assert.deepStrictEqual(fake.times(), [0, 1_000, 2_000, 3_000])
         assert.include(error.message, `job ${JOB}`)
@@ -470,6 +471,9 @@ describe("JobWatcher.watch", () => {
         assert.strictEqual(timedOut._tag, "WatchTimeout")
         assert.isUndefined(timedOut.lastStatus)
         assert.include(timedOut.message, "no status was received")
+        // what kept the watch from a status: the error of its last poll, retried until the deadline
+        assert.strictEqual(timedOut.lastError, rateLimited("30 seconds").message)
+        assert.include(timedOut.message, `the last with: ${rateLimited("30 seconds").message}`)
         assert.deepStrictEqual(failing.times(), [0])
       }))
 

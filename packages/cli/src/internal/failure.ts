@@ -164,10 +164,11 @@ export const explain = (error: CliError, where: Where = {}): Explained => {
         : ` It was at ${
           last.status === "processing" ? last.progress.currentStep : last.status
         }, ${last.progress.rowsCollected} rows.`
+      const failing = e.lastError === undefined ? "" : ` The polls since failed, the last with: ${e.lastError}`
       return {
         code: ExitCode.Timeout,
         lines: [
-          `error: stopped waiting for job ${e.jobId} after ${Durations.short(e.elapsed)} (--timeout).${at}`,
+          `error: stopped waiting for job ${e.jobId} after ${Durations.short(e.elapsed)} (--timeout).${at}${failing}`,
           where.embedded === true
             ? "  It ran on the embedded emulator, which stopped with this command: run it again with a longer --timeout."
             : `  The job goes on on the server: \`qoery watch ${e.jobId}\` or \`qoery resume\` picks it up.`

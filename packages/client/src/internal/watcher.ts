@@ -88,6 +88,8 @@ export class Poller {
   private lastResponseAt = 0
   private polls = 0
   private failures = 0
+  /** The error of the last poll while polls fail in a row (for the timeout's error). */
+  private lastError: WatchError | undefined = undefined
   /** The last status, kept only where it is used: the timeout's error and a schedule's input. */
   private lastStatus: JobStatus.JobStatus | undefined = undefined
   /** The last status emitted, for change detection (`JobStatus.equivalence`, the one definition of a change). */
@@ -180,6 +182,7 @@ export class Poller {
     this.lastResponseAt = now
     if (this.failures > 0) {
       this.failures = 0
+      this.lastError = undefined
       this.retryState = this.config.retrySchedule.initial
     }
     this.polls++
@@ -203,6 +206,7 @@ export class Poller {
     this.lastResponseAt = now
     if (error._tag === "WatchTimeout") return this.fail(error)
     this.failures++
+    this.lastError = error
     if (!this.isRetryable(error, now) || this.failures >= this.config.budget) return this.fail(error)
     return Effect.flatMap(this.retryDelay(error, now), (delay) => {
       const info = {
@@ -226,6 +230,7 @@ export class Poller {
     this.next = DONE
     this.seen = undefined
     this.lastStatus = undefined
+    this.lastError = undefined
     return Effect.fail(error)
   }
 
@@ -289,7 +294,8 @@ export class Poller {
     return new WatchTimeout({
       jobId: this.jobId,
       elapsed: Duration.millis(elapsed),
-      ...(this.lastStatus === undefined ? {} : { lastStatus: this.lastStatus })
+      ...(this.lastStatus === undefined ? {} : { lastStatus: this.lastStatus }),
+      ...(this.lastError === undefined ? {} : { lastError: this.lastError.message })
     })
   }
 }
