@@ -9,6 +9,7 @@ import * as http from "node:http"
 import type { AddressInfo } from "node:net"
 import * as zlib from "node:zlib"
 import { wireStatus } from "../../../test/support/statuses.js"
+import { parseRetryAfter } from "../src/internal/responses.js"
 
 const key = "sk-test-0123456789-secret"
 
@@ -388,6 +389,27 @@ describe("QoeryClient errors", () => {
       "ResponseError",
       (e) => assert.strictEqual(e.status, 401)
     ],
+    [
+      "429 with a Retry-After that is not one (-5)",
+      (_q, r) => json(r, 429, { error: "Slow down" }, { "retry-after": "-5" }),
+      "QuotaExceeded",
+      (e) => assert.strictEqual(e.error, "Slow down")
+    ],
+    [
+      "429 with a Retry-After of absurd length",
+      (_q, r) => json(r, 429, { error: "Slow down" }, { "retry-after": "99999999999999999999999" }),
+      "QuotaExceeded",
+      (e) => assert.notInclude(e.message, "h ")
+    ],
+    [
+      "503 with a Retry-After that is not one (abc 1)",
+      (_q, r) => json(r, 503, { error: "Service Unavailable" }, { "retry-after": "abc 1" }),
+      "ServerError",
+      (e) => {
+        assert.isUndefined(e.retryAfter)
+        assert.isUndefined(QoeryError.retryAfter(e))
+      }
+    ],
     ["a dropped connection", (q) => q.socket.destroy(), "TransportError", (e) => {
       assert.strictEqual(e.reason, "Transport")
       assert.isTrue(QoeryError.isTransient(e))
@@ -443,6 +465,70 @@ describe("QoeryClient errors", () => {
       yield* Effect.sleep("100 millis")
       assert.isTrue(closed, "the connection of the timed out request is closed")
     }))
+})
+
+describe("parseRetryAfter", () => {
+  // 2025-11-10T15:16:28Z
+  const now = Date.UTC(2025, 10, 10, 15, 16, 28)
+  const millis = (value: string) => {
+    const parsed = parseRetryAfter(value, now)
+    return parsed === undefined ? undefined : Duration.toMillis(parsed)
+  }
+
+  it("delta-seconds, with a decimal fraction, and surrounding spaces", () => {
+    assert.strictEqual(millis("7"), 7_000)
+    assert.strictEqual(millis(" 0 "), 0)
+    assert.strictEqual(millis("1.5"), 1_500)
+    assert.strictEqual(millis("86400"), 86_400_000)
+  })
+
+  it("the three HTTP-date forms, a past one being no wait", () => {
+    assert.strictEqual(millis("Mon, 10 Nov 2025 15:17:28 GMT"), 60_000)
+    assert.strictEqual(millis("Monday, 10-Nov-25 15:17:28 GMT"), 60_000)
+    assert.strictEqual(millis("Mon Nov 10 15:17:28 2025"), 60_000)
+    assert.strictEqual(millis("Wed Nov  5 15:16:28 2025"), 0)
+    assert.strictEqual(millis("Sun, 06 Nov 1994 08:49:37 GMT"), 0)
+    assert.strictEqual(millis("Sunday, 06-Nov-94 08:49:37 GMT"), 0)
+    assert.strictEqual(millis("Sun Nov  6 08:49:37 1994"), 0)
+  })
+
+  it("anything else is no Retry-After", () => {
+    for (
+      const value of [
+        "",
+        " ",
+        "-5",
+        "-1",
+        "abc 1",
+        "12 13",
+        "3, 4",
+        "soon",
+        "Infinity",
+        "1e400",
+        "1e3",
+        "0x10",
+        "+5",
+        ".5",
+        "5.",
+        "Mon, 10 Nov 2025 15:17:28 UTC",
+        "mon, 10 nov 2025 15:17:28 GMT",
+        "Mon, 31 Feb 2025 15:17:28 GMT",
+        "Mon, 10 Nov 2025 25:17:28 GMT",
+        "2025-11-10T15:17:28Z",
+        "Mon Nov 10 15:17:28 2025 GMT"
+      ]
+    ) {
+      assert.isUndefined(millis(value), JSON.stringify(value))
+    }
+    assert.isUndefined(parseRetryAfter(undefined, now))
+  })
+
+  it("a wait over a day is implausible and ignored", () => {
+    assert.isUndefined(millis("86401"))
+    assert.isUndefined(millis("99999999999999999999999"))
+    assert.isUndefined(millis("Tue, 11 Nov 2025 15:16:29 GMT"))
+    assert.strictEqual(millis("Tue, 11 Nov 2025 15:16:28 GMT"), 86_400_000)
+  })
 })
 
 describe("bad input fails before any request", () => {

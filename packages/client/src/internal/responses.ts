@@ -161,13 +161,73 @@ export const rateLimitInfo = (
   }
 }
 
-/** `Retry-After` as seconds or as an HTTP date, relative to `now`. */
+/**
+ * The longest `Retry-After` taken at its word: a day (86 400 s, allowed). A
+ * longer one (`99999999999999999999999`, a date years ahead) is implausible
+ * and ignored, as if the header were absent, rather than capped: a 429 then
+ * reads as the quota spent (`QuotaExceeded`), a 5xx as a plain `ServerError`,
+ * and no absurd wait reaches the user. The retry policy caps what it honours
+ * further (`maxRetryAfter`, 60 s by default).
+ */
+export const maxRetryAfterMillis = 86_400_000
+
+const dayNames = "Mon|Tue|Wed|Thu|Fri|Sat|Sun"
+const monthNames = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+const month = `(${monthNames.join("|")})`
+const time = "(\\d{2}):(\\d{2}):(\\d{2})"
+// RFC 9110 section 5.6.7: IMF-fixdate, then the obsolete RFC 850 and asctime forms, all case-sensitive.
+const imfFixdate = new RegExp(`^(?:${dayNames}), (\\d{2}) ${month} (\\d{4}) ${time} GMT$`)
+const rfc850Date = new RegExp(
+  `^(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday), (\\d{2})-${month}-(\\d{2}) ${time} GMT$`
+)
+const asctimeDate = new RegExp(`^(?:${dayNames}) ${month} ( \\d|\\d{2}) ${time} (\\d{4})$`)
+
+/** The instant of a date-time, or `undefined` when a field is out of range (Feb 30, 24:00, ...). */
+const utc = (year: number, monthName: string, day: number, hour: number, minute: number, second: number) => {
+  const m = monthNames.indexOf(monthName)
+  if (hour > 23 || minute > 59 || second > 60) return undefined
+  const millis = Date.UTC(year, m, day, hour, minute, Math.min(second, 59))
+  const date = new Date(millis)
+  return date.getUTCFullYear() === year && date.getUTCMonth() === m && date.getUTCDate() === day ? millis : undefined
+}
+
+/** An HTTP-date (RFC 9110 section 5.6.7) as epoch milliseconds, or `undefined` for anything else. */
+const parseHttpDate = (text: string, now: number): number | undefined => {
+  let match = imfFixdate.exec(text)
+  if (match !== null) return utc(Number(match[3]), match[2]!, Number(match[1]), +match[4]!, +match[5]!, +match[6]!)
+  match = rfc850Date.exec(text)
+  if (match !== null) {
+    // A two-digit year more than 50 years ahead is in the past century (RFC 9110 section 5.6.7).
+    const thisYear = new Date(now).getUTCFullYear()
+    let year = Math.floor(thisYear / 100) * 100 + Number(match[3])
+    if (year > thisYear + 50) year -= 100
+    return utc(year, match[2]!, Number(match[1]), +match[4]!, +match[5]!, +match[6]!)
+  }
+  match = asctimeDate.exec(text)
+  if (match !== null) {
+    return utc(Number(match[6]), match[1]!, Number(match[2]!.trim()), +match[3]!, +match[4]!, +match[5]!)
+  }
+  return undefined
+}
+
+/**
+ * `Retry-After` relative to `now`, as RFC 9110 allows it: delta-seconds
+ * (digits; a decimal fraction is accepted too) or an HTTP-date, a past date
+ * being no wait. Anything else (`-5`, `soon`, `Infinity`, `12 13`), or a wait
+ * over `maxRetryAfterMillis`, is `undefined`, as if there were no header.
+ */
 export const parseRetryAfter = (value: string | undefined, now: number): Duration.Duration | undefined => {
   if (value === undefined) return undefined
   const trimmed = value.trim()
-  if (/^\d+(\.\d+)?$/.test(trimmed)) return Duration.seconds(Number(trimmed))
-  const date = Date.parse(trimmed)
-  return Number.isNaN(date) ? undefined : Duration.millis(Math.max(0, date - now))
+  let wait: number
+  if (/^\d+(\.\d+)?$/.test(trimmed)) {
+    wait = Number(trimmed) * 1000
+  } else {
+    const date = parseHttpDate(trimmed, now)
+    if (date === undefined) return undefined
+    wait = Math.max(0, date - now)
+  }
+  return wait <= maxRetryAfterMillis ? Duration.millis(wait) : undefined
 }
 
 /** The error body, with `error` as the least it must have. */
