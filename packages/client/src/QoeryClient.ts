@@ -416,27 +416,33 @@ export const make = (options: Options = {}): Effect.Effect<Service, QoeryError.I
       })
     }
 
-    const notFound = (response: HttpClientResponse.HttpClientResponse, jobId: string) =>
-      Effect.flatMap(
+    /** The 404's error body, or `undefined` when it is not one (a proxy's HTML page): the status alone decides. */
+    const notFoundBody = (response: HttpClientResponse.HttpClientResponse) =>
+      Effect.orElseSucceed(
         Responses.decodeBody(response, Responses.ErrorBody, "an error body ({ error, status?, details? })"),
-        (body) =>
-          Effect.fail(
-            new QoeryError.JobNotFound({ jobId, ...(body.details ? { details: body.details } : {}) })
-          )
+        () => undefined
       )
 
+    const notFoundDetails = (body: { readonly details?: string | undefined } | undefined) =>
+      body === undefined ? { details: ResponsesModule.noErrorBody } : body.details ? { details: body.details } : {}
+
+    const notFound = (response: HttpClientResponse.HttpClientResponse, jobId: string) =>
+      Effect.flatMap(notFoundBody(response), (body) =>
+        Effect.fail(
+          new QoeryError.JobNotFound({ jobId, ...notFoundDetails(body) })
+        ))
+
     const csvNotFound = (response: HttpClientResponse.HttpClientResponse, jobId: string) =>
-      Effect.flatMap(
-        Responses.decodeBody(response, Responses.ErrorBody, "an error body ({ error, status?, details? })"),
-        (body) => {
-          const fields = { jobId, ...(body.details ? { details: body.details } : {}) }
-          return Effect.fail(
-            /not ready/i.test(body.error) || !/not found/i.test(body.error)
-              ? new QoeryError.CsvNotReady(fields)
-              : new QoeryError.JobNotFound(fields)
-          )
-        }
-      )
+      Effect.flatMap(notFoundBody(response), (body) => {
+        const fields = { jobId, ...notFoundDetails(body) }
+        // The rule of the body's text, where an error that does not say "not found" (or no text) is not ready.
+        const error = body?.error ?? ""
+        return Effect.fail(
+          /not ready/i.test(error) || !/not found/i.test(error)
+            ? new QoeryError.CsvNotReady(fields)
+            : new QoeryError.JobNotFound(fields)
+        )
+      })
 
     const downloadCsv = (jobId: string): Stream.Stream<Uint8Array, QoeryError.QoeryError> =>
       Stream.unwrap(

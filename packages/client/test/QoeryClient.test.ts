@@ -33,6 +33,11 @@ const json = (res: http.ServerResponse, code: number, body: unknown, headers: ht
   res.end(JSON.stringify(body))
 }
 
+const html = (res: http.ServerResponse, code: number, body: string) => {
+  res.writeHead(code, { "content-type": "text/html" })
+  res.end(body)
+}
+
 beforeAll(async () => {
   server = http.createServer((req, res) => {
     let body = ""
@@ -386,8 +391,24 @@ describe("QoeryClient errors", () => {
         r.writeHead(401)
         r.end("nope")
       },
-      "ResponseError",
-      (e) => assert.strictEqual(e.status, 401)
+      "Unauthorized",
+      (e) => {
+        assert.strictEqual(e.error, "Unauthorized")
+        assert.include(e.message, "QOERY_API_KEY")
+        assert.notInclude(e.message, "nope")
+      }
+    ],
+    [
+      "a 401 in HTML (a proxy's page)",
+      (_q, r) => html(r, 401, "<html><body>401 Authorization Required</body></html>"),
+      "Unauthorized",
+      (e) => assert.include(e.details, "not a JSON error body")
+    ],
+    [
+      "a 404 in HTML (a proxy's page)",
+      (_q, r) => html(r, 404, "<html><body>404 Not Found</body></html>"),
+      "JobNotFound",
+      (e) => assert.strictEqual(e.jobId, "20251110_151628")
     ],
     [
       "429 with a Retry-After that is not one (-5)",
@@ -436,6 +457,26 @@ describe("QoeryClient errors", () => {
       serve((_q, r) => json(r, 404, { error: "Job not found", status: 404 }))
       const notFound = yield* failure(withClient((c) => Stream.runDrain(c.downloadCsv("20251110_151628"))))
       assert.strictEqual(notFound._tag, "JobNotFound")
+    }))
+
+  it.effect("a CSV 404 in HTML is CsvNotReady, as a JSON one that does not say not found", () =>
+    Effect.gen(function*() {
+      serve((_q, r) => html(r, 404, "<html><body>Not here</body></html>"))
+      const error = yield* failure(withClient((c) => Stream.runDrain(c.downloadCsv("20251110_151628"))))
+      assert.strictEqual(error._tag, "CsvNotReady")
+      assert.strictEqual((error as QoeryError.CsvNotReady).jobId, "20251110_151628")
+    }))
+
+  it.effect("400 and 401 in HTML on start keep their tags", () =>
+    Effect.gen(function*() {
+      serve((_q, r) => html(r, 400, "<html><body>Request blocked</body></html>"))
+      const bad = yield* failure(withClient((c) => c.startJob("x")))
+      assert.strictEqual(bad._tag, "BadRequest")
+      assert.notInclude(bad.message, "blocked")
+      serve((_q, r) => html(r, 401, "<html><body>Sign in</body></html>"))
+      const refused = yield* failure(withClient((c) => c.startJob("x")))
+      assert.strictEqual(refused._tag, "Unauthorized")
+      assertNoKey(refused)
     }))
 
   it.effect("400 on start is BadRequest with the details", () =>

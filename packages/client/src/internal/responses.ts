@@ -234,6 +234,12 @@ export const parseRetryAfter = (value: string | undefined, now: number): Duratio
 export const ErrorBody = ErrorResponse
 
 /**
+ * The `details` of an error whose body was not a JSON error body: what the
+ * status means is kept, and none of the server's text (it may echo the key).
+ */
+export const noErrorBody = "the body was not a JSON error body"
+
+/**
  * The handlers of the responses of one client, each reading at most
  * `maxBytes` of a body (`maxResponseBytes`).
  */
@@ -244,26 +250,34 @@ export const handlers = (maxBytes: number = defaultMaxResponseBytes) => {
   const lenientErrorBody = (response: HttpClientResponse.HttpClientResponse) =>
     Effect.orElseSucceed(errorBody(response), () => undefined)
 
-  /** 401 */
+  /**
+   * 401: `Unauthorized` whatever the body (a proxy or WAF answers in HTML),
+   * with the reason phrase where there is no JSON error body.
+   */
   const unauthorized = (
     response: HttpClientResponse.HttpClientResponse
   ): Effect.Effect<never, QoeryError.QoeryError> =>
-    Effect.flatMap(errorBody(response), (body) =>
+    Effect.flatMap(lenientErrorBody(response), (body) =>
       Effect.fail(
-        new QoeryError.Unauthorized({ error: body.error, ...(body.details ? { details: body.details } : {}) })
+        new QoeryError.Unauthorized(
+          body === undefined
+            ? { error: "Unauthorized", details: noErrorBody }
+            : { error: body.error, ...(body.details ? { details: body.details } : {}) }
+        )
       ))
 
-  /** 400 */
+  /** 400: `BadRequest` whatever the body, as for 401. */
   const badRequest = (
     response: HttpClientResponse.HttpClientResponse
   ): Effect.Effect<never, QoeryError.QoeryError> =>
-    Effect.flatMap(
-      errorBody(response),
-      (body) =>
-        Effect.fail(
-          new QoeryError.BadRequest({ error: body.error, ...(body.details ? { details: body.details } : {}) })
+    Effect.flatMap(lenientErrorBody(response), (body) =>
+      Effect.fail(
+        new QoeryError.BadRequest(
+          body === undefined
+            ? { error: "Bad Request", details: noErrorBody }
+            : { error: body.error, ...(body.details ? { details: body.details } : {}) }
         )
-    )
+      ))
 
   /** 429: `RateLimited` with a `Retry-After`, else `QuotaExceeded`. */
   const tooManyRequests = (
