@@ -47,7 +47,7 @@ for (const [name, http] of clients) {
         Effect.gen(function*() {
           const emulator = yield* Emulator.Emulator
           const started = yield* client.startJob("climate change statistics")
-          assert.strictEqual(Duration.toMillis(started.pollingInterval), 20)
+          assert.strictEqual(Duration.toMillis(started.pollingInterval!), 20)
           const viaGet = yield* client.startJob("climate change statistics", { method: "GET" })
           assert.notStrictEqual(viaGet.jobId, started.jobId)
           let status = yield* client.getStatus(started.jobId)

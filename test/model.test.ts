@@ -116,7 +116,7 @@ describeSpec("the other payloads", () => {
   it("JobStarted: the start examples, with the polling interval as a Duration", () => {
     const example = responseExamples("/v0/datasets", "post", "200").example
     const started = Schema.decodeUnknownSync(JobStatus.JobStarted)(example)
-    assert.isTrue(Duration.equals(started.pollingInterval, Duration.millis(1500)))
+    assert.isTrue(Duration.equals(started.pollingInterval!, Duration.millis(1500)))
     assert.deepStrictEqual(encode(JobStatus.JobStarted, started), example)
     const viaGet = responseExamples("/v0/datasets", "get", "200")
     assert.deepStrictEqual(

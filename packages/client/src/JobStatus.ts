@@ -12,7 +12,7 @@ import type * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as FastStatus from "./internal/fastStatus.js"
 import * as TimestampInternal from "./internal/timestamp.js"
-import { JobId } from "./JobId.js"
+import { is as isJobId, JobId } from "./JobId.js"
 
 /**
  * The steps a job goes through, in order.
@@ -237,7 +237,8 @@ export const elapsed = (status: JobStatus, now: DateTime.Utc): Duration.Duration
 
 /**
  * The answer to starting a job: its id and the polling interval the service
- * suggests.
+ * suggests. The interval is advisory: `decodeStarted` leaves out one that is
+ * not a whole number of milliseconds, 0 or more, rather than lose the job.
  *
  * @since 0.1.0
  * @category models
@@ -245,9 +246,42 @@ export const elapsed = (status: JobStatus, now: DateTime.Utc): Duration.Duration
 export class JobStarted extends Schema.Class<JobStarted>("JobStarted")({
   jobId: Schema.propertySignature(JobId).pipe(Schema.fromKey("job_id")),
   status: Schema.tag("processing"),
-  pollingInterval: Schema.propertySignature(Schema.NonNegativeInt.pipe(Schema.compose(Schema.DurationFromMillis)))
-    .pipe(Schema.fromKey("polling_interval_ms"))
+  pollingInterval: Schema.optionalWith(Schema.NonNegativeInt.pipe(Schema.compose(Schema.DurationFromMillis)), {
+    exact: true
+  }).pipe(Schema.fromKey("polling_interval_ms"))
 }) {}
+
+const decodeStartedSchema = Schema.decodeUnknownEither(JobStarted, { errors: "all" })
+
+const isRecord = (input: unknown): input is Record<string, unknown> =>
+  typeof input === "object" && input !== null && !Array.isArray(input)
+
+/**
+ * Decodes a start answer from its wire JSON value. The job was started on
+ * the server whatever else the answer says, so an invalid
+ * `polling_interval_ms` (1500.5, -1, null) is left out, as if the service
+ * had suggested none; the error of any other invalid field is the schema's.
+ *
+ * @since 0.1.0
+ * @category decoding
+ */
+export const decodeStarted = (input: unknown): Either.Either<JobStarted, ParseResult.ParseError> => {
+  const decoded = decodeStartedSchema(input)
+  if (Either.isRight(decoded) || !isRecord(input) || !("polling_interval_ms" in input)) return decoded
+  const { polling_interval_ms: _, ...withoutHint } = input
+  const lenient = decodeStartedSchema(withoutHint)
+  return Either.isRight(lenient) ? lenient : decoded
+}
+
+/**
+ * The id of the job a start answer names, when it is a valid one, however
+ * broken the rest: for an error that says which job was started.
+ *
+ * @since 0.1.0
+ * @category decoding
+ */
+export const startedJobId = (input: unknown): JobId | undefined =>
+  isRecord(input) && isJobId(input.job_id) ? input.job_id : undefined
 
 const decodeSchema = Schema.decodeUnknownEither(JobStatus, { errors: "all" })
 

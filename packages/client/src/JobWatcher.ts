@@ -244,7 +244,7 @@ export const run = (
     const client = yield* QoeryClient
     const started = yield* client.startJob(search)
     if (options?.onStarted !== undefined) yield* options.onStarted(started)
-    const withHint = options?.pollingInterval === undefined
+    const withHint = options?.pollingInterval === undefined && started.pollingInterval !== undefined
       ? Options.withServerHint(resolved, started.pollingInterval)
       : resolved
     return internal.watch(client, started.jobId, withHint)

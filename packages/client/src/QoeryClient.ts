@@ -24,7 +24,7 @@ import * as ResponsesModule from "./internal/responses.js"
 import * as Timeout from "./internal/timeout.js"
 import * as JobId from "./JobId.js"
 import * as JobStatusModule from "./JobStatus.js"
-import { JobStarted, type JobStatus } from "./JobStatus.js"
+import type { JobStarted, JobStatus } from "./JobStatus.js"
 import { ApiInfo, HealthResponse, PlansResponse, UsageStats } from "./Payloads.js"
 import * as QoeryError from "./QoeryError.js"
 
@@ -315,6 +315,30 @@ export const make = (options: Options = {}): Effect.Effect<Service, QoeryError.I
     const span = (name: string, attributes: Record<string, unknown> = {}) =>
       Effect.withSpan(`QoeryClient.${name}`, { attributes, captureStackTrace: false })
 
+    /**
+     * A start answer: the job runs on the server whatever the rest says, so an
+     * answer that cannot be read still names the job it started, when it has a
+     * valid id (the invalid polling hint alone is left out, `decodeStarted`).
+     */
+    const started = (response: HttpClientResponse.HttpClientResponse) => {
+      let jobId: JobId.JobId | undefined
+      const decode = (input: unknown) => {
+        const decoded = JobStatusModule.decodeStarted(input)
+        if (Either.isLeft(decoded)) jobId = JobStatusModule.startedJobId(input)
+        return decoded
+      }
+      return Effect.mapError(
+        Responses.decodeBodyWith(response, decode, "a JobStartResponse"),
+        (error) =>
+          error._tag === "ResponseError" && jobId !== undefined
+            ? new QoeryError.ResponseError({
+              ...error,
+              description: `job ${jobId} was started (follow it by its id), but ${error.description}`
+            })
+            : error
+      )
+    }
+
     const startJob = (search: string, startOptions?: StartOptions) =>
       Effect.gen(function*() {
         const valid = yield* validateSearch(search)
@@ -324,7 +348,7 @@ export const make = (options: Options = {}): Effect.Effect<Service, QoeryError.I
         return yield* call(
           yield* authed(request),
           HttpClientResponse.matchStatus({
-            200: (r) => Responses.decodeBody(r, JobStarted, "a JobStartResponse"),
+            200: started,
             400: Responses.badRequest,
             401: Responses.unauthorized,
             429: Responses.tooManyRequests,

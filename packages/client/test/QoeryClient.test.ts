@@ -97,7 +97,7 @@ for (const [name, httpLayer] of Object.entries(clients)) {
         )
         const started = yield* withClient((c) => c.startJob("climate change statistics"), {}, httpLayer)
         assert.strictEqual(started.jobId, "20251110_151628")
-        assert.strictEqual(Duration.toMillis(started.pollingInterval), 1500)
+        assert.strictEqual(Duration.toMillis(started.pollingInterval!), 1500)
         const [request] = seen
         assert.strictEqual(request!.method, "POST")
         assert.strictEqual(request!.url, "/v0/datasets")
@@ -477,6 +477,28 @@ describe("QoeryClient errors", () => {
       const refused = yield* failure(withClient((c) => c.startJob("x")))
       assert.strictEqual(refused._tag, "Unauthorized")
       assertNoKey(refused)
+    }))
+
+  it.effect("a start answer with an invalid polling hint keeps the job, the hint left out", () =>
+    Effect.gen(function*() {
+      for (const hint of [1500.5, -1, null, "1500"]) {
+        serve((_q, r) => json(r, 200, { job_id: "20251110_151628", status: "processing", polling_interval_ms: hint }))
+        const started = yield* withClient((c) => c.startJob("x"))
+        assert.strictEqual(started.jobId, "20251110_151628", String(hint))
+        assert.isUndefined(started.pollingInterval, String(hint))
+      }
+    }))
+
+  it.effect("a start answer broken elsewhere names the job it started", () =>
+    Effect.gen(function*() {
+      serve((_q, r) => json(r, 200, { job_id: "20251110_151628", status: "queued", polling_interval_ms: -1 }))
+      const error = yield* failure(withClient((c) => c.startJob("x")))
+      assert.strictEqual(error._tag, "ResponseError")
+      assert.include(error.message, "job 20251110_151628 was started")
+      assert.include(error.message, "queued")
+      serve((_q, r) => json(r, 200, { job_id: "nope", status: "processing", polling_interval_ms: 1500 }))
+      const noId = yield* failure(withClient((c) => c.startJob("x")))
+      assert.notInclude(noId.message, "was started")
     }))
 
   it.effect("400 on start is BadRequest with the details", () =>
