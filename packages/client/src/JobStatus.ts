@@ -15,26 +15,82 @@ import * as TimestampInternal from "./internal/timestamp.js"
 import { is as isJobId, JobId } from "./JobId.js"
 
 /**
- * The steps a job goes through, in order.
+ * The five steps the spec lists, in the order the service runs them. The
+ * emulator sends only these.
  *
  * @since 0.1.0
  * @category models
  */
-export const Step = Schema.Literal("initializing", "searching", "scraping", "processing", "finalizing")
+export const KnownStep = Schema.Literal("initializing", "searching", "scraping", "processing", "finalizing")
 
 /**
  * @since 0.1.0
  * @category models
  */
-export type Step = typeof Step.Type
+export type KnownStep = typeof KnownStep.Type
 
 /**
- * The steps in the order the service runs them.
+ * The step a job is at, as the service names it: one of the five `KnownStep`s,
+ * or a step this client does not know yet. The spec types `current_step` as a
+ * plain string and lists the five in its description only, so a service that
+ * adds a step (`"uploading"`) is still within the spec: such a status decodes,
+ * with the step as it came, and a watch goes on.
+ *
+ * The known steps are still typed (`string & {}` keeps them in completions
+ * and in `case` labels); a `switch` on a step needs a `default` for the ones
+ * the client does not know: show them as they are.
+ *
+ * @example
+ * ```ts
+ * import { JobStatus } from "@effect-qoery/client"
+ *
+ * const label = (step: JobStatus.Step): string => {
+ *   switch (step) {
+ *     case "initializing":
+ *     case "searching":
+ *       return "getting ready"
+ *     case "scraping":
+ *     case "processing":
+ *     case "finalizing":
+ *       return "collecting"
+ *     default:
+ *       return step // a step added on the service's side, as it is
+ *   }
+ * }
+ * ```
  *
  * @since 0.1.0
  * @category models
  */
-export const steps: ReadonlyArray<Step> = Step.literals
+export type Step = KnownStep | (string & {})
+
+/**
+ * The schema of `current_step`: any string, decoded to a `Step`. Use
+ * `KnownStep` to require one of the five.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const Step: Schema.Schema<Step, string> = Schema.String
+
+/**
+ * The known steps in the order the service runs them.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const steps: ReadonlyArray<KnownStep> = KnownStep.literals
+
+const knownSteps: ReadonlySet<string> = new Set(KnownStep.literals)
+
+/**
+ * Whether a step is one of the five the spec lists: narrows it for a `switch`
+ * with no `default`, checked exhaustively.
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const isKnownStep = (step: Step): step is KnownStep => knownSteps.has(step)
 
 /**
  * The spec's `format: date-time` as a `DateTime.Utc`: RFC 3339 in, the wire
@@ -295,8 +351,7 @@ export const decodeFast: (input: unknown) => JobStatus | undefined = FastStatus.
   JobProgress,
   Processing,
   Completed,
-  Failed,
-  steps: Step.literals
+  Failed
 })
 
 /**

@@ -78,6 +78,25 @@ export class PlanPrice extends Schema.Class<PlanPrice>("PlanPrice")({
 }) {}
 
 /**
+ * The support level of a plan: one of the three the spec lists, or one this
+ * client does not know yet. The spec types `support` as a plain string and
+ * lists the three in its description only, so a new level is shown as it
+ * came rather than rejected; `string & {}` keeps the known ones typed.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type SupportLevel = "Community" | "Standard" | "Priority" | (string & {})
+
+/**
+ * The schema of `support`: any string, decoded to a `SupportLevel`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const SupportLevel: Schema.Schema<SupportLevel, string> = Schema.String
+
+/**
  * A subscription plan. `apiKeys` is a count or a word such as `"unlimited"`.
  *
  * @since 0.1.0
@@ -90,7 +109,7 @@ export class Plan extends Schema.Class<Plan>("Plan")({
   billing: Schema.String,
   limits: Schema.Record({ key: Schema.String, value: Schema.Int }),
   apiKeys: Schema.propertySignature(Schema.Union(Schema.Int, Schema.String)).pipe(Schema.fromKey("api_keys")),
-  support: Schema.String,
+  support: SupportLevel,
   monthlyPrice: Schema.optionalWith(Schema.NullOr(PlanPrice), { exact: true }),
   annualPrice: Schema.optionalWith(Schema.NullOr(PlanPrice), { exact: true }),
   discountPercentage: Schema.optionalWith(Schema.NullOr(Schema.Number.pipe(Schema.between(0, 1))), { exact: true })

@@ -32,6 +32,7 @@ const values: ReadonlyArray<unknown> = [
   "searching",
   "finalizing",
   "paused",
+  "uploading",
   "20251110_151629",
   "20251310_151628",
   "20250229_000000",
@@ -93,6 +94,23 @@ describe("the fast status decoder", () => {
     }
     assert.isAbove(accepted, 100)
     assert.isAbove(rejected, 500)
+  })
+
+  it("a step the client does not know decodes on both paths, as it came, and a known one stays known", () => {
+    for (const step of ["uploading", "Scraping", ""]) {
+      const input = { ...base, progress: { ...base.progress, current_step: step } }
+      const bySchema = schema(input)
+      const byHand = fast(input)
+      assert.isTrue(Either.isRight(bySchema), step)
+      assert.isDefined(byHand, step)
+      assert.deepStrictEqual(byHand, (bySchema as Either.Right<any, JobStatus.JobStatus>).right)
+      assert.strictEqual(byHand!.progress.currentStep, step)
+      assert.isFalse(JobStatus.isKnownStep(byHand!.progress.currentStep))
+    }
+    assert.isTrue(JobStatus.isKnownStep(fast(base)!.progress.currentStep))
+    const notAString = { ...base, progress: { ...base.progress, current_step: 3 } }
+    assert.isUndefined(fast(notAString))
+    assert.isTrue(Either.isLeft(schema(notAString)))
   })
 
   it("decodeUnknown gives the schema's error, with the path, when the input is invalid", () => {

@@ -32,7 +32,7 @@ export const boundaries = {
 /** The state of a job at a moment, in wire terms. */
 export interface State {
   readonly status: "processing" | "completed" | "error"
-  readonly step: JobStatus.Step
+  readonly step: JobStatus.KnownStep
   readonly urlsTotal: number
   readonly urlsProcessed: number
   readonly rowsCollected: number
@@ -58,7 +58,7 @@ export const stateAt = (job: Job, now: number, duration: number): State => {
   const f = Math.min(raw, end)
   const terminal = raw >= end
 
-  let step: JobStatus.Step
+  let step: JobStatus.KnownStep
   let urlsTotal: number
   let rowsCollected: number
   let changedAt: number
