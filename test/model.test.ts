@@ -1,7 +1,7 @@
 import { JobStatus, Payloads } from "@effect-qoery/client"
 import { assert, it } from "@effect/vitest"
 import { DateTime, Duration, Either, ParseResult, Schema } from "effect"
-import { allResponseExamples, describeSpec, responseExamples, spec } from "./support/spec.js"
+import { allResponseExamples, componentSchema, describeSpec, responseExamples, spec } from "./support/spec.js"
 
 const decode = <A, I>(schema: Schema.Schema<A, I>, input: unknown) => Schema.decodeUnknownEither(schema)(input)
 const errorOf = <A, I>(schema: Schema.Schema<A, I>, input: unknown) => {
@@ -9,6 +9,10 @@ const errorOf = <A, I>(schema: Schema.Schema<A, I>, input: unknown) => {
   assert.isTrue(Either.isLeft(result), "should be rejected")
   return ParseResult.TreeFormatter.formatErrorSync((result as Either.Left<ParseResult.ParseError, A>).left)
 }
+/** The values a description lists as "- `value`: meaning" lines. */
+const listedValues = (description: string): Array<string> =>
+  [...description.matchAll(/^\s*- `([^`]+)`:/gm)].map((m) => m[1]!)
+
 const encode = <A, I>(schema: Schema.Schema<A, I>, value: A) => Schema.encodeSync(schema)(value)
 
 /** `null` in an optional field means absent (the spec's README). */
@@ -73,7 +77,7 @@ describeSpec("JobStatus", () => {
   const base = statusExamples.processing as any
   const cases: ReadonlyArray<[string, unknown, string]> = [
     ["an unknown status", { ...base, status: "paused" }, "status"],
-    ["an unknown step", { ...base, progress: { ...base.progress, current_step: "waiting" } }, "current_step"],
+    ["a step that is not a string", { ...base, progress: { ...base.progress, current_step: 3 } }, "current_step"],
     ["a negative counter", { ...base, progress: { ...base.progress, rows_collected: -1 } }, "rows_collected"],
     ["a non-integer counter", { ...base, progress: { ...base.progress, urls_total: 1.5 } }, "urls_total"],
     ["a counter as a string", { ...base, progress: { ...base.progress, urls_processed: "8" } }, "urls_processed"],
@@ -93,6 +97,25 @@ describeSpec("JobStatus", () => {
       assert.include(errorOf(JobStatus.JobStatus, input), key)
     })
   }
+
+  it("current_step is a plain string in the spec, its description lists JobStatus.steps, in order", () => {
+    const schema = componentSchema("JobProgress").properties.current_step
+    assert.strictEqual(schema.type, "string")
+    assert.isUndefined(schema.enum, "the spec made the step an enum: make JobStatus.Step strict again")
+    assert.deepStrictEqual(listedValues(schema.description), [...JobStatus.steps])
+    // The status itself is a real enum: it stays strict.
+    assert.deepStrictEqual(componentSchema("JobStatus").properties.status.enum, ["processing", "completed", "error"])
+  })
+
+  it("decodes a step the client does not know (a newer service), as it came", () => {
+    const input = { ...base, progress: { ...base.progress, current_step: "uploading" } }
+    const decoded = Schema.decodeUnknownSync(JobStatus.JobStatus)(input)
+    assert.strictEqual(decoded.progress.currentStep, "uploading")
+    assert.isFalse(JobStatus.isKnownStep(decoded.progress.currentStep))
+    assert.deepStrictEqual(encode(JobStatus.JobStatus, decoded), withoutNulls(input))
+    const other = Schema.decodeUnknownSync(JobStatus.JobStatus)(base)
+    assert.isFalse(JobStatus.equivalence(decoded, other), "a change of step is a change")
+  })
 
   it("a failed job without a message still decodes as Failed", () => {
     const { error: _, ...rest } = statusExamples.error as any
@@ -164,6 +187,13 @@ describeSpec("the other payloads", () => {
     const unlimited = { ...plans, plans: { growth: { ...plans.plans.free, api_keys: "unlimited" } } }
     assert.strictEqual(Schema.decodeUnknownSync(Payloads.PlansResponse)(unlimited).plans.growth?.apiKeys, "unlimited")
     assert.include(errorOf(Payloads.UsageStats, { ...(usage as any), plan: "platinum" }), "plan")
+    // `support` lists its levels in a description only, as `current_step` does: a new one decodes as it came.
+    const support = componentSchema("Plan").properties.support
+    assert.strictEqual(support.type, "string")
+    assert.isUndefined(support.enum)
+    assert.deepStrictEqual(listedValues(support.description), ["Community", "Standard", "Priority"])
+    const newLevel = { ...plans, plans: { free: { ...plans.plans.free, support: "Enterprise" } } }
+    assert.strictEqual(Schema.decodeUnknownSync(Payloads.PlansResponse)(newLevel).plans.free?.support, "Enterprise")
     const health = spec().paths["/health"].get.responses["200"].content["application/json"].example
     assert.deepStrictEqual(
       encode(Payloads.HealthResponse, Schema.decodeUnknownSync(Payloads.HealthResponse)(health)),
