@@ -241,6 +241,47 @@ describe("JobWatcher, statuses that go backwards", () => {
     }).pipe(Effect.scoped))
 })
 
+// A newer service with a step this client does not know ("uploading"): the spec types current_step as any
+// string, so the status is decoded with the step as it came, emitted, and the watch goes on to the end.
+describe("JobWatcher, a step the client does not know", () => {
+  const at = (rows: number, step: string, status: "processing" | "completed" = "processing") =>
+    wireStatus({
+      status,
+      query: "newer service",
+      progress: { current_step: step, rows_collected: rows, last_updated: `2025-11-10T15:16:${10 + rows}Z` },
+      completed_at: status === "completed" ? "2025-11-10T15:17:00Z" : null
+    })
+  const served = [at(5, "scraping"), at(10, "uploading"), at(10, "uploading"), at(20, "finalizing", "completed")]
+
+  it.live("emits the status with the unknown step and ends at the terminal one", () =>
+    Effect.gen(function*() {
+      let polls = 0
+      const server = http.createServer((_req, res) => {
+        const body = served[Math.min(polls++, served.length - 1)]
+        res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(body))
+      })
+      yield* Effect.acquireRelease(
+        Effect.async<void>((resume) => {
+          server.listen(0, "127.0.0.1", () => resume(Effect.void))
+        }),
+        () => Effect.sync(() => server.close())
+      )
+      const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+      const completed = yield* Effect.gen(function*() {
+        const statuses = yield* Stream.runCollect(JobWatcher.watch(jobId, { interval: 5 }))
+        const seen = Chunk.toReadonlyArray(statuses).map((s) => [s.status, s.progress.currentStep])
+        assert.deepStrictEqual(seen, [["processing", "scraping"], ["processing", "uploading"], [
+          "completed",
+          "finalizing"
+        ]])
+        return yield* JobWatcher.awaitCompletion(jobId, { interval: 5 })
+      }).pipe(
+        Effect.provide(QoeryClient.layer({ apiKey: "k", baseUrl }).pipe(Layer.provide(NodeHttpClient.layerUndici)))
+      )
+      assert.strictEqual(completed.status, "completed")
+    }).pipe(Effect.scoped))
+})
+
 // With the real client, a poll's span and the watch's deadline go into the request's own fiber
 // (QoeryClient.statusInSpan): the sooner of the watch's deadline and the request timeout ends it, as its error.
 describe("JobWatcher with the real client, against a server that never answers", () => {
