@@ -476,6 +476,45 @@ describe("what real servers and pipes do (issue 12)", { timeout: 120_000 }, () =
     }
   })
 
+  it("a step the client does not know (a newer server): watch and status show it as it came, exit 0", async () => {
+    const jobId = "20251110_151628"
+    const at = (step: string, status: "processing" | "completed") => ({
+      job_id: jobId,
+      status,
+      query: "newer server",
+      progress: {
+        current_step: step,
+        rows_collected: 3,
+        urls_processed: 1,
+        urls_total: 3,
+        last_updated: status === "completed" ? "2025-11-10T15:16:31Z" : "2025-11-10T15:16:30Z"
+      },
+      urls: [],
+      csv_url: `/v0/datasets/${jobId}/csv`,
+      started_at: "2025-11-10T15:16:28Z",
+      ...(status === "completed" ? { completed_at: "2025-11-10T15:16:31Z" } : {})
+    })
+    let polls = 0
+    const server = await hostile((_req, res) =>
+      json(res, 200, polls++ < 2 ? at("uploading", "processing") : at("finalizing", "completed"))
+    )
+    try {
+      const state = Cli.stateDir()
+      const env = { QOERY_STATE_DIR: state }
+      const connection = ["--base-url", server.url, "--api-key", key]
+      const status = await Cli.runInProcess(["status", jobId, ...connection], env)
+      expect(status.code, status.stderr).toBe(0)
+      expect(status.stdout).toMatch(/status\s+processing \(uploading\)/)
+      const watched = await Cli.runInProcess(["watch", jobId, "--interval", "100ms", ...connection], env)
+      expect(watched.code, watched.stderr).toBe(0)
+      expect(watched.stderr).toContain(`${jobId} uploading: 1/3 urls, 3 rows`)
+      expect(watched.stderr).toContain(`${jobId} completed`)
+      expect(watched.stderr).not.toMatch(/does not understand/)
+    } finally {
+      await server.close()
+    }
+  })
+
   it("qoery emulator on a busy port says the port is in use and exits 2", async () => {
     const busy = await hostile((_req, res) => res.end())
     try {

@@ -45,6 +45,16 @@ describe("the live line", () => {
       "20251110_151628 scraping: 1/3 urls, 1 row, 4.2s"
     )
   })
+
+  it("a step the client does not know is shown as it came, on both lines", () => {
+    const uploading = decodedStatus({ progress: { current_step: "uploading", urls_processed: 7, urls_total: 12 } })
+    assert.match(Output.liveText(uploading, elapsed, 0, 0, 99), /^. uploading +\[[█░]{20}\] 7\/12 urls/)
+    assert.include(Output.liveText(uploading, elapsed, 0, 0, 39), "uploading")
+    assert.strictEqual(
+      Output.plainText(uploading, Duration.millis(4200)),
+      "20251110_151628 uploading: 7/12 urls, 1250 rows, 4.2s"
+    )
+  })
 })
 
 describe("a retry", () => {
