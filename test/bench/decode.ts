@@ -12,7 +12,7 @@ import { median } from "./stats.js"
 const text = JSON.stringify(wireStatus())
 
 const zProgress = z.object({
-  current_step: z.enum(["initializing", "searching", "scraping", "processing", "finalizing"]),
+  current_step: z.string(), // any step, as the spec and JobStatus.Step have it
   rows_collected: z.number().int().nonnegative(),
   urls_processed: z.number().int().nonnegative(),
   urls_total: z.number().int().nonnegative(),
