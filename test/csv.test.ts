@@ -16,7 +16,9 @@ import { Chunk, Deferred, Duration, Effect, Either, Fiber, Layer, Stream } from 
 import * as childProcess from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
+import * as zlib from "node:zlib"
 import { expectedRows } from "./support/expected.js"
+import { clientLayer, recordingServer } from "./support/reliability.js"
 import { tempDir } from "./support/tmp.js"
 
 const serve = (
@@ -80,6 +82,15 @@ layer(serve({ jobDuration: "300 millis" }), { excludeTestServices: true })("Data
         columns: ["url", "title", "value", "dimension", "timestamp"]
       })
       assert.deepStrictEqual(fs.readdirSync(dir), ["data.csv"])
+    }))
+
+  it.effect("bytes gives the bytes the server sent, once their header is checked", () =>
+    Effect.gen(function*() {
+      const emulator = yield* Emulator.Emulator
+      const status = yield* completed("water use per capita")
+      const chunks = yield* collect(DatasetCsv.bytes(status.jobId))
+      const expected = yield* emulator.expectedCsv(status.jobId)
+      assert.strictEqual(Buffer.concat(chunks).toString("utf8"), expected._tag === "Some" ? expected.value : "")
     }))
 
   it.effect("writeFile retries a download cut short mid row and leaves no short file", () =>
@@ -267,6 +278,9 @@ layer(serve({ jobDuration: "3 seconds" }), { excludeTestServices: true })("Datas
       const { jobId } = yield* start("glacier mass balance")
       const error = yield* Effect.flip(Stream.runDrain(DatasetCsv.rows(jobId)))
       assert.strictEqual(error._tag, "CsvNotReady")
+      // A running job with no rows yet is a 404 "CSV not ready yet" (the spec, and the emulator), never an empty
+      // 200: so an empty body is refused everywhere (see "a body with no header line" below), partial or not.
+      assert.strictEqual((yield* Effect.flip(Stream.runDrain(DatasetCsv.bytes(jobId))))._tag, "CsvNotReady")
       const rows = yield* collect(
         DatasetCsv.rows(jobId, { waitForRows: { base: 25, cap: 25, budget: 201 } })
       )
@@ -293,6 +307,71 @@ layer(serve({ jobDuration: "3 seconds" }), { excludeTestServices: true })("Datas
       assert.deepStrictEqual(partial, expectedRows(query, partial.length))
     }))
 })
+
+/** A loopback server whose CSV route answers 200 with `body`, and a client on it (one try, no retry). */
+const csvServer = (body: Uint8Array | string, headers: Record<string, string> = { "content-type": "text/csv" }) =>
+  Layer.unwrapScoped(Effect.map(
+    Effect.acquireRelease(
+      Effect.promise(() =>
+        recordingServer((_req, res) => {
+          const bytes = typeof body === "string" ? Buffer.from(body) : body
+          res.writeHead(200, { ...headers, "content-length": String(bytes.length) }).end(bytes)
+        })
+      ),
+      (server) => Effect.promise(() => server.close())
+    ),
+    (server) => clientLayer({ apiKey: Emulator.demoApiKey, baseUrl: server.baseUrl, timeout: Duration.millis(500) })
+  )).pipe(Layer.merge(NodeContext.layer))
+
+const jobId = "20251110_151628"
+
+const html = "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1>" +
+  "</center>\r\n</body>\r\n</html>\r\n"
+
+/** rows, writeFile and bytes all refuse `body` with a CsvError matching `message`; writeFile leaves no file. */
+const refusedEverywhere = (message: RegExp) =>
+  Effect.gen(function*() {
+    const rows = yield* Effect.flip(collect(DatasetCsv.rows(jobId)))
+    assert.instanceOf(rows, DatasetCsv.CsvError)
+    assert.match(rows.message, message)
+    const dir = tempDir()
+    const written = yield* Effect.flip(DatasetCsv.writeFile(jobId, path.join(dir, "data.csv"), { retry }))
+    assert.instanceOf(written, DatasetCsv.CsvError)
+    assert.match(written.message, message)
+    assert.deepStrictEqual(fs.readdirSync(dir), [], "no file, no temporary file")
+    const given: Array<Uint8Array> = []
+    const bytes = yield* Effect.flip(
+      Stream.runForEach(DatasetCsv.bytes(jobId), (chunk) => Effect.sync(() => given.push(chunk)))
+    )
+    assert.instanceOf(bytes, DatasetCsv.CsvError)
+    assert.match(bytes.message, message)
+    assert.deepStrictEqual(given, [], "not one byte given out")
+  })
+
+const noHeaderLine = /^CSV line 1: the CSV has no header line/
+
+// The spec's CSV always starts with its header line (a job with no rows yet is a 404, not an empty 200).
+for (const [name, body] of [["empty (Content-Length: 0)", ""], ["blank lines alone", "\r\n\r\n"]] as const) {
+  layer(csvServer(body), { excludeTestServices: true })(`DatasetCsv, a 200 CSV body ${name}`, (it) => {
+    it.effect("is a CsvError (no header line) for rows, writeFile (no file) and bytes, not a CSV of 0 rows", () =>
+      refusedEverywhere(noHeaderLine))
+  })
+}
+
+layer(csvServer(html, { "content-type": "text/html" }), { excludeTestServices: true })(
+  "DatasetCsv, a proxy's 200 text/html error page on the CSV route",
+  (it) => {
+    it.effect("is a CsvError naming the missing column, for rows, writeFile and bytes, before any byte", () =>
+      refusedEverywhere(/^CSV line 1, column "url": the header has no "url" column \(it has "<html>"\)/))
+  }
+)
+
+layer(csvServer(zlib.gzipSync(Dataset.csv("crop yields", 40))), { excludeTestServices: true })(
+  "DatasetCsv, a gzip body the transport did not decode",
+  (it) => {
+    it.effect("is a CsvError for rows, writeFile and bytes, before any byte", () => refusedEverywhere(/^CSV line \d+/))
+  }
+)
 
 // A CDN or proxy in front of the service compresses when asked: fetch asks (and decodes), undici does not.
 const compressed: ReadonlyArray<readonly [string, Layer.Layer<HttpClient.HttpClient>, Emulator.Options["compress"]]> = [

@@ -274,6 +274,32 @@ const cutMidRow = (jobId: string) => (line: number) =>
   })
 
 /**
+ * The spec's CSV always starts with its header line, partial or not: a job with no rows yet answers 404 "CSV
+ * not ready yet" (`CsvNotReady`), and the CLI writes the header itself for a job that completed with none. So
+ * an empty 200 body (or blank lines alone) is never a CSV of 0 rows.
+ */
+const noHeader = () =>
+  new CsvError({ line: 1, description: "the CSV has no header line (the body is empty or only blank lines)" })
+
+/**
+ * How `rows`, `writeFile` and `bytes` read a job's CSV, the one place its checks are written: the spec's
+ * columns in the header (`onColumns` hears of them first), a header line at all, a body cut mid row a
+ * `TransportError`.
+ */
+const jobCsvHooks = (
+  jobId: string,
+  onColumns?: (columns: ReadonlyArray<string>) => void
+): CsvStream.ParseHooks<CsvError | QoeryError.TransportError> => ({
+  failure: fromFailure,
+  cutMidRow: cutMidRow(jobId),
+  header: (columns) => {
+    onColumns?.(columns)
+    return checkHeader(columns)
+  },
+  noHeader
+})
+
+/**
  * How `rows` reads a job's CSV.
  *
  * @since 0.1.0
@@ -297,7 +323,8 @@ export interface RowsOptions extends ParseOptions {
 /**
  * The job's CSV as typed rows, streamed: the partial CSV while the job runs,
  * the whole one when it is done. A body that ends in the middle of a row is a
- * `TransportError` (`Truncated`), never a short last row.
+ * `TransportError` (`Truncated`), never a short last row; a body with no
+ * header line (an empty 200) or without the spec's columns is a `CsvError`.
  *
  * @example
  * ```ts
@@ -320,11 +347,7 @@ export const rows = (
     Stream.suspend(() => {
       let emitted = false
       const download = client.downloadCsv(jobId).pipe(
-        CsvStream.parseBytes<CsvError | QoeryError.TransportError>(options, {
-          failure: fromFailure,
-          cutMidRow: cutMidRow(jobId),
-          header: checkHeader
-        }),
+        CsvStream.parseBytes(options, jobCsvHooks(jobId)),
         decodeRows,
         Stream.mapChunks((chunk) => {
           if (chunk.length > 0) emitted = true
@@ -420,8 +443,8 @@ const staleParts = (entries: ReadonlyArray<string>, name: string, own: number | 
 /**
  * Writes the job's CSV to `path`, whole or not at all: the bytes go to a
  * temporary file in the same folder while they are parsed and decoded (so a
- * CSV that does not parse, or whose rows are not `CsvRow`s, is never written),
- * and it is renamed to `path` only once the
+ * CSV that does not parse, has no header line, or whose rows are not `CsvRow`s,
+ * is never written), and it is renamed to `path` only once the
  * download is complete. A download cut short (fewer bytes than its
  * `Content-Length`, or ending mid row), stalled, or refused in a transient way
  * is retried; a failure or an interruption leaves no temporary file and no
@@ -476,14 +499,12 @@ export const writeFile = (
             bytes += chunk.length
             return file.writeAll(chunk)
           }),
-          CsvStream.parseBytes<CsvError | QoeryError.TransportError>(options, {
-            failure: fromFailure,
-            cutMidRow: cutMidRow(jobId),
-            header: (names) => {
+          CsvStream.parseBytes(
+            options,
+            jobCsvHooks(jobId, (names) => {
               columns = names
-              return checkHeader(names)
-            }
-          }),
+            })
+          ),
           // Every row must be a CsvRow: a CSV without the spec's columns is not the job's CSV.
           decodeRows,
           Stream.runCount
@@ -505,3 +526,32 @@ export const writeFile = (
 
     return yield* Effect.retry(attempt, Retry.schedule(policy, jobId, isTransient, options.onRetry))
   }).pipe(Effect.withSpan("DatasetCsv.writeFile", { attributes: { "qoery.job_id": jobId }, captureStackTrace: false }))
+
+/** The most bytes `bytes` holds while it waits for the end of the header line: 1 MiB. */
+const maxHeaderBytes = 1024 * 1024
+
+/**
+ * The job's CSV as the server sent it, byte for byte, for a caller that passes
+ * it on (`qoery csv` to stdout): nothing is given out until the header line
+ * has been read and has the spec's columns, the check `rows` and `writeFile`
+ * make. A body that is not the job's CSV (an HTML error page from a proxy, a
+ * compressed body the transport did not decode, an empty 200) fails with a
+ * `CsvError` before its first byte. Memory stays bounded: at most the header
+ * line (1 MiB, else a `CsvError`) is held, and after it the bytes pass through
+ * unparsed, so the rows are not checked (use `rows` or `writeFile` for that).
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const bytes = (
+  jobId: string
+): Stream.Stream<Uint8Array, QoeryError.QoeryError | CsvError, QoeryClient.QoeryClient> =>
+  Stream.unwrap(Effect.map(QoeryClient.QoeryClient, (client) =>
+    client.downloadCsv(jobId).pipe(
+      CsvStream.checkHeaderBytes(
+        {},
+        jobCsvHooks(jobId),
+        maxHeaderBytes,
+        () => new CsvError({ line: 1, description: "the header line is longer than 1 MiB" })
+      )
+    ))).pipe(Stream.withSpan("DatasetCsv.bytes", { attributes: { "qoery.job_id": jobId }, captureStackTrace: false }))

@@ -59,49 +59,126 @@ export interface ParseHooks<E2> {
   readonly cutMidRow?: ((line: number) => E2) | undefined
   /** Checks the column names once the header row is read. */
   readonly header?: ((columns: ReadonlyArray<string>) => E2 | undefined) | undefined
+  /** When set, input that ends with no header row (empty, blank lines, a BOM alone) fails with this. */
+  readonly noHeader?: (() => E2) | undefined
+}
+
+/** The transducer of `parseBytes`, which also tells whether the header row was read and passed `header`. */
+export interface BytesParser<E2> extends Transducer<Uint8Array, Record<string, string>, E2> {
+  readonly headerAccepted: () => boolean
 }
 
 /** Bytes to records: streaming UTF-8 decoding (characters split across chunks, BOM) and the parser. */
-export const parseBytes = <E2>(options: ParserOptions, hooks: ParseHooks<E2>) =>
-  transduce<Uint8Array, Record<string, string>, E2>(() => {
-    const parser = new CsvParser(options)
-    // The BOM is stripped by the parser, so that it goes whichever decoder is used.
-    const decoder = new TextDecoder("utf-8", { ignoreBOM: true })
-    let headerChecked = hooks.header === undefined
-    const check = () => {
-      if (parser.failure !== undefined) return hooks.failure(parser.failure)
-      if (!headerChecked && parser.columns !== undefined) {
-        headerChecked = true
-        return hooks.header!(parser.columns)
+export const bytesParser = <E2>(options: ParserOptions, hooks: ParseHooks<E2>): BytesParser<E2> => {
+  const parser = new CsvParser(options)
+  // The BOM is stripped by the parser, so that it goes whichever decoder is used.
+  const decoder = new TextDecoder("utf-8", { ignoreBOM: true })
+  let headerChecked = hooks.header === undefined
+  let headerAccepted = false
+  // The header first: a bad header says more than the rows that do not fit it, and one that passed stays
+  // accepted whatever a row after it does.
+  const check = () => {
+    if (!headerChecked && parser.columns !== undefined) {
+      headerChecked = true
+      const error = hooks.header!(parser.columns)
+      if (error !== undefined) return error
+    }
+    if (parser.columns !== undefined) headerAccepted = true
+    return parser.failure === undefined ? undefined : hooks.failure(parser.failure)
+  }
+  return {
+    step: (input, out) => {
+      for (const bytes of input) {
+        parser.feed(decoder.decode(bytes, { stream: true }), out)
+        const error = check()
+        if (error !== undefined) {
+          // A bad header: the rows read with it are not given out.
+          if (!headerAccepted) out.length = 0
+          return error
+        }
       }
       return undefined
+    },
+    end: (out) => {
+      parser.feed(decoder.decode(), out)
+      if (parser.failure === undefined && hooks.cutMidRow !== undefined && !parser.atRowBoundary) {
+        return hooks.cutMidRow(parser.currentRowLine)
+      }
+      parser.end(out)
+      const error = check()
+      if (error !== undefined) return error
+      return parser.columns === undefined && hooks.noHeader !== undefined ? hooks.noHeader() : undefined
+    },
+    chunk: (out) => {
+      const chunk = Chunk.unsafeFromArray(out)
+      chunkLines.set(chunk, parser.lines)
+      parser.lines = []
+      return chunk
+    },
+    headerAccepted: () => headerAccepted
+  }
+}
+
+/** Bytes to records, as a stream (see `bytesParser`). */
+export const parseBytes = <E2>(options: ParserOptions, hooks: ParseHooks<E2>) =>
+  transduce<Uint8Array, Record<string, string>, E2>(() => bytesParser(options, hooks))
+
+/**
+ * The bytes as they came, given out only once the header row has been read and
+ * accepted: until then they are held (at most `maxHeld` bytes, else `tooLong`),
+ * parsed with `hooks`, and a failure there (a bad header, no header at all, a
+ * header cut short) fails the stream with nothing given out. After the header
+ * the bytes pass through unparsed: the rows are not this check's concern.
+ */
+export const checkHeaderBytes = <E2>(
+  options: ParserOptions,
+  hooks: ParseHooks<E2>,
+  maxHeld: number,
+  tooLong: () => E2
+) =>
+  transduce<Uint8Array, Uint8Array, E2>(() => {
+    const parser = bytesParser(options, hooks)
+    let held: Array<Uint8Array> | undefined = []
+    let heldBytes = 0
+    const records: Array<Record<string, string>> = []
+    /** The records are not given out; `chunk` also forgets their lines. */
+    const discard = () => {
+      parser.chunk!(records)
+      records.length = 0
+    }
+    const release = (out: Array<Uint8Array>) => {
+      for (const bytes of held!) out.push(bytes)
+      held = undefined
     }
     return {
       step: (input, out) => {
-        for (const bytes of input) {
-          parser.feed(decoder.decode(bytes, { stream: true }), out)
-          const error = check()
-          if (error !== undefined) {
-            // A bad header: the rows read with it are not given out.
-            if (parser.failure === undefined) out.length = 0
-            return error
-          }
+        if (held === undefined) {
+          for (const bytes of input) out.push(bytes)
+          return undefined
         }
-        return undefined
+        const error = parser.step(input, records)
+        discard()
+        for (const bytes of input) {
+          held.push(bytes)
+          heldBytes += bytes.length
+        }
+        // A failure in a row after an accepted header is left to whoever reads the rows.
+        if (parser.headerAccepted()) {
+          release(out)
+          return undefined
+        }
+        if (error !== undefined) return error
+        return heldBytes > maxHeld ? tooLong() : undefined
       },
       end: (out) => {
-        parser.feed(decoder.decode(), out)
-        if (parser.failure === undefined && hooks.cutMidRow !== undefined && !parser.atRowBoundary) {
-          return hooks.cutMidRow(parser.currentRowLine)
+        if (held === undefined) return undefined
+        const error = parser.end(records)
+        discard()
+        if (parser.headerAccepted()) {
+          release(out)
+          return undefined
         }
-        parser.end(out)
-        return check()
-      },
-      chunk: (out) => {
-        const chunk = Chunk.unsafeFromArray(out)
-        chunkLines.set(chunk, parser.lines)
-        parser.lines = []
-        return chunk
+        return error
       }
     }
   })
