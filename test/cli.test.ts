@@ -10,6 +10,7 @@ import * as fs from "node:fs"
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
 import * as path from "node:path"
+import * as zlib from "node:zlib"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as Cli from "./support/cli.js"
 import { serve, type Served } from "./support/reliability.js"
@@ -510,6 +511,92 @@ describe("what real servers and pipes do (issue 12)", { timeout: 120_000 }, () =
       expect(watched.stderr).toContain(`${jobId} uploading: 1/3 urls, 3 rows`)
       expect(watched.stderr).toContain(`${jobId} completed`)
       expect(watched.stderr).not.toMatch(/does not understand/)
+    } finally {
+      await server.close()
+    }
+  })
+
+  /** A server with one completed job of 1250 rows, whose CSV route answers 200 with `body` as `contentType`. */
+  const completedJob = (body: Uint8Array | string, contentType: string) => {
+    const jobId = "20251110_151628"
+    const status = {
+      job_id: jobId,
+      status: "completed",
+      query: "a proxy in the way",
+      progress: {
+        current_step: "finalizing",
+        rows_collected: 1250,
+        urls_processed: 3,
+        urls_total: 3,
+        last_updated: "2025-11-10T15:16:30Z"
+      },
+      urls: [],
+      csv_url: `/v0/datasets/${jobId}/csv`,
+      started_at: "2025-11-10T15:16:28Z",
+      completed_at: "2025-11-10T15:16:30Z"
+    }
+    const bytes = typeof body === "string" ? Buffer.from(body) : body
+    return hostile((req, res) => {
+      if (req.method === "POST") {
+        return json(res, 200, { job_id: jobId, status: "processing", polling_interval_ms: 100 })
+      }
+      if (req.url?.endsWith("/csv")) {
+        return res.writeHead(200, { "content-type": contentType, "content-length": String(bytes.length) }).end(bytes)
+      }
+      return json(res, 200, status)
+    }).then((server) => ({ ...server, jobId }))
+  }
+
+  const proxyPage = "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n" +
+    "<center><h1>502 Bad Gateway</h1></center>\r\n</body>\r\n</html>\r\n"
+
+  it("csv to stdout refuses what --out refuses (a proxy's HTML page, an undecoded gzip body): exit 3, stdout empty", async () => {
+    const bodies = [
+      ["text/html", proxyPage, /the header has no "url" column/],
+      ["text/csv", zlib.gzipSync("url,title,value,dimension,timestamp\r\n".repeat(50)), /the CSV is malformed/]
+    ] as const
+    for (const [contentType, body, says] of bodies) {
+      const server = await completedJob(body, contentType)
+      try {
+        const connection = ["--base-url", server.url, "--api-key", key]
+        const stdout = await Cli.runInProcess(["csv", server.jobId, ...connection])
+        expect(stdout.code, stdout.stderr).toBe(3)
+        expect(stdout.stdout).toBe("")
+        expect(stdout.stderr).toMatch(says)
+        const state = Cli.stateDir()
+        const out = tmpFile(state, "proxy.csv")
+        const file = await Cli.runInProcess(["csv", server.jobId, "--out", out, ...connection])
+        expect(file.code, file.stderr).toBe(3)
+        expect(file.stderr).toMatch(says)
+        expect(fs.existsSync(out)).toBe(false)
+      } finally {
+        await server.close()
+      }
+    }
+  })
+
+  it("an empty 200 CSV of a completed job of 1250 rows is refused (no header line): csv and run exit 3, nothing written", async () => {
+    // The spec's CSV always starts with its header (a job with no rows yet is a 404 "not ready"), partial or not.
+    const server = await completedJob("", "text/csv")
+    try {
+      const connection = ["--base-url", server.url, "--api-key", key]
+      const stdout = await Cli.runInProcess(["csv", server.jobId, ...connection])
+      expect(stdout.code, stdout.stderr).toBe(3)
+      expect(stdout.stdout).toBe("")
+      expect(stdout.stderr).toMatch(/the CSV has no header line/)
+      const state = Cli.stateDir()
+      const out = tmpFile(state, "empty.csv")
+      const file = await Cli.runInProcess(["csv", server.jobId, "--out", out, ...connection])
+      expect(file.code, file.stderr).toBe(3)
+      expect(file.stderr).toMatch(/the CSV has no header line/)
+      expect(fs.existsSync(out)).toBe(false)
+      const run = await Cli.runInProcess(["run", "a proxy in the way", "--out", out, ...connection], {
+        QOERY_STATE_DIR: state
+      })
+      expect(run.code, run.stderr).toBe(3)
+      expect(run.stderr).toMatch(/the CSV has no header line/)
+      expect(run.stdout).not.toMatch(/Done:/)
+      expect(fs.existsSync(out)).toBe(false)
     } finally {
       await server.close()
     }

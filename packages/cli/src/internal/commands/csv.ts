@@ -1,5 +1,5 @@
 /** `qoery csv <job-id> [--out FILE]`: the CSV so far, partial while the job runs. */
-import { QoeryClient } from "@effect-qoery/client"
+import { DatasetCsv, QoeryClient } from "@effect-qoery/client"
 import * as Command from "@effect/cli/Command"
 import * as Path from "@effect/platform/Path"
 import * as Effect from "effect/Effect"
@@ -27,7 +27,9 @@ export const handler = (args: Connection.Flags & { readonly jobId: string; reado
           ? "the job ended in error"
           : undefined
         if (Option.isNone(args.out)) {
-          yield* client.downloadCsv(jobId).pipe(Stream.runForEach((chunk) => output.raw(chunk)))
+          // Checked as `--out` checks it (the header line and its columns) before the first byte is written,
+          // then streamed: an HTML error page or an empty body is a CsvError (exit 3), not a CSV on stdout.
+          yield* DatasetCsv.bytes(jobId).pipe(Stream.runForEach((chunk) => output.raw(chunk)))
           if (partial !== undefined) yield* output.message(`The CSV above is partial: ${partial}.`)
           return
         }
