@@ -20,6 +20,7 @@ import * as Redacted from "effect/Redacted"
 import type * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import type * as Tracer from "effect/Tracer"
+import * as Redact from "./internal/redact.js"
 import * as ResponsesModule from "./internal/responses.js"
 import * as Timeout from "./internal/timeout.js"
 import * as JobId from "./JobId.js"
@@ -129,7 +130,30 @@ const isLoopback = (hostname: string) =>
   hostname === "localhost" || hostname === "[::1]" || hostname === "::1" || /^127\.\d+\.\d+\.\d+$/.test(hostname)
 
 /**
+ * What is wrong with a base URL that does not parse, never quoting it: any
+ * part of it (userinfo, host, port, path, query) may hold the key.
+ */
+const unparseable = (input: string): string => {
+  const expected = `expected an origin such as ${defaultBaseUrl}`
+  const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(input)
+  if (scheme === null) return `the base URL is not a URL: it does not start with http:// or https:// (${expected})`
+  const authority = input.slice(scheme[0].length).split(/[/?#]/, 1)[0]!
+  const hostPort = authority.slice(authority.lastIndexOf("@") + 1)
+  if (hostPort === "") return `the base URL is not a URL: it has no host (${expected})`
+  if (hostPort.startsWith("[") && !/^\[[0-9a-f:.]+\](:\d*)?$/i.test(hostPort)) {
+    return `the base URL is not a URL: its host is not an IPv6 address in brackets (${expected})`
+  }
+  const port = /:([^:\]]*)$/.exec(hostPort)
+  if (port !== null && (!/^\d*$/.test(port[1]!) || Number(port[1]) > 65535)) {
+    return `the base URL is not a URL: its port is not a number from 0 to 65535 (${expected})`
+  }
+  return `the base URL is not a URL: its host has a character a host name cannot have (${expected})`
+}
+
+/**
  * Validates a base URL: http(s), no credentials, no path, query or fragment.
+ * A message about it quotes none of it but the scheme of a parsed URL, and
+ * that only when it is a short word (`ftp`, `file`): the key may stand anywhere in a URL.
  *
  * @since 0.1.0
  * @category constructors
@@ -140,11 +164,11 @@ export const parseBaseUrl = (input: string | URL): Either.Either<URL, QoeryError
   try {
     url = new URL(input)
   } catch {
-    // Echo the input, but never what stands in its userinfo part: a password there may be the key.
-    const shown = String(input).replace(/^([^/?#]*\/\/)[^/?#]*@/, "$1***@")
-    return fail(`${JSON.stringify(shown)} is not a URL (expected e.g. ${defaultBaseUrl})`)
+    return fail(unparseable(String(input)))
   }
-  if (url.protocol !== "http:" && url.protocol !== "https:") return fail(`expected http or https, got ${url.protocol}`)
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    return fail(`expected http or https, got ${/^[a-z]{1,10}:$/.test(url.protocol) ? url.protocol : "another scheme"}`)
+  }
   if (url.username !== "" || url.password !== "") return fail("credentials in the URL are not allowed; use apiKey")
   if (url.pathname !== "/" || url.search !== "" || url.hash !== "") {
     return fail(`expected an origin such as ${defaultBaseUrl}, without path, query or fragment`)
@@ -211,14 +235,30 @@ const keyProblem = (key: string): string | undefined => {
   return undefined
 }
 
+/** The key of the options, as `Redacted`. */
+const keyOf = (apiKey: Options["apiKey"]): Redacted.Redacted | undefined =>
+  apiKey === undefined ? undefined : Redacted.isRedacted(apiKey) ? apiKey : Redacted.make(apiKey)
+
+/**
+ * `error` with the key out of its description, whatever the input was (a
+ * base URL or a host that holds the key, in any case).
+ *
+ * @internal
+ */
+export const redactInvalidInput = (
+  error: QoeryError.InvalidInput,
+  apiKey: Options["apiKey"]
+): QoeryError.InvalidInput => {
+  const description = Redact.ignoringCase(keyOf(apiKey))(error.description)
+  return description === error.description
+    ? error
+    : new QoeryError.InvalidInput({ field: error.field, description })
+}
+
 const validateOptions = (options: Options) =>
   Effect.gen(function*() {
     const baseUrl = yield* parseBaseUrl(options.baseUrl ?? defaultBaseUrl)
-    const apiKey = options.apiKey === undefined
-      ? undefined
-      : Redacted.isRedacted(options.apiKey)
-      ? options.apiKey
-      : Redacted.make(options.apiKey)
+    const apiKey = keyOf(options.apiKey)
     if (apiKey !== undefined) {
       const problem = keyProblem(Redacted.value(apiKey))
       if (problem !== undefined) return yield* new QoeryError.InvalidInput({ field: "apiKey", description: problem })
@@ -245,7 +285,7 @@ const validateOptions = (options: Options) =>
       })
     }
     return { baseUrl, apiKey, timeout: timeout.value, maxResponseBytes }
-  })
+  }).pipe(Effect.mapError((error) => redactInvalidInput(error, options.apiKey)))
 
 /**
  * Builds the service on the `HttpClient` in context.

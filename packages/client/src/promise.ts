@@ -480,7 +480,7 @@ export const createClient = (options: ClientOptions = {}): Client => {
   const apiKey = options.apiKey ?? environment.apiKey
   const baseUrl = options.baseUrl ?? environment.baseUrl ?? QoeryClient.defaultBaseUrl
   const checked = QoeryClient.parseBaseUrl(baseUrl)
-  if (Either.isLeft(checked)) throw new QoeryApiError(checked.left)
+  if (Either.isLeft(checked)) throw new QoeryApiError(QoeryClient.redactInvalidInput(checked.left, apiKey))
   const http = options.fetch === undefined
     ? cheapestHttpClient
     : Layer.succeed(HttpClient.HttpClient, FetchHttpClient.make(options.fetch))

@@ -594,6 +594,62 @@ describe("parseRetryAfter", () => {
   })
 })
 
+describe("parseBaseUrl quotes nothing of a base URL that may hold the key", () => {
+  const unparseable: ReadonlyArray<readonly [input: string, problem: RegExp]> = [
+    [`api.qoery.com/?api_key=${key}`, /does not start with http:\/\/ or https:\/\//],
+    [`${key}@api.qoery.com`, /does not start with http:\/\/ or https:\/\//],
+    [`http://127.0.0.1:99999/?api_key=${key}`, /port is not a number from 0 to 65535/],
+    [`https://h:443x/?api_key=${key}`, /port is not a number from 0 to 65535/],
+    [`http://[${key}]`, /host is not an IPv6 address in brackets/]
+  ]
+  for (const [input, problem] of unparseable) {
+    it(`says what is wrong with ${input.replace(key, "KEY")}, without the key`, () => {
+      const result = QoeryClient.parseBaseUrl(input)
+      assert.isTrue(Either.isLeft(result))
+      if (Either.isLeft(result)) {
+        const error = result.left
+        assert.strictEqual(error.field, "baseUrl")
+        assert.match(error.message, problem)
+        assert.include(error.message, "expected an origin such as https://api.qoery.com")
+        assert.notInclude(error.message, key.slice(3, 12))
+        assertNoKey(error)
+      }
+    })
+  }
+
+  it("a scheme is quoted only when it is a short word", () => {
+    const scheme = (input: string) =>
+      Either.match(QoeryClient.parseBaseUrl(input), {
+        onLeft: (error) => error.description,
+        onRight: () => "parsed"
+      })
+    assert.strictEqual(scheme("ftp://api.qoery.com"), "expected http or https, got ftp:")
+    assert.strictEqual(scheme(`${key}:x@api.qoery.com`), "expected http or https, got another scheme")
+  })
+
+  it.effect("the layer's message has no key whatever the input, in any case (a host, a scheme)", () =>
+    Effect.gen(function*() {
+      const letters = "QoKeyAbc"
+      for (
+        const [apiKey, url] of [
+          [key, `http://${key}.example.com`],
+          [letters, `${letters}://api.qoery.com`],
+          [letters, `http://${letters}.example.com`]
+        ] as const
+      ) {
+        const exit = yield* Effect.exit(
+          Layer.build(QoeryClient.layer({ apiKey, baseUrl: url })).pipe(
+            Effect.provide(NodeHttpClient.layerUndici),
+            Effect.scoped
+          )
+        )
+        assert.isTrue(exit._tag === "Failure", url)
+        const text = JSON.stringify(exit) + String(exit)
+        assert.notInclude(text.toLowerCase(), apiKey.toLowerCase(), url)
+      }
+    }))
+})
+
 describe("bad input fails before any request", () => {
   const noRequest = <A>(effect: Effect.Effect<A, QoeryError.QoeryError>, field: string) =>
     Effect.gen(function*() {
