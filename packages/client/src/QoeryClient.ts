@@ -296,7 +296,8 @@ const validateOptions = (options: Options) =>
 export const make = (options: Options = {}): Effect.Effect<Service, QoeryError.InvalidInput, HttpClient.HttpClient> =>
   Effect.gen(function*() {
     const { apiKey, baseUrl, maxResponseBytes, timeout } = yield* validateOptions(options)
-    const Responses = ResponsesModule.handlers(maxResponseBytes)
+    // What the server sends goes into errors and values without the key (a server may echo the header).
+    const Responses = ResponsesModule.handlers(maxResponseBytes, Redact.fromKey(apiKey))
     const origin = baseUrl.origin
     // Redirects are not followed: fetch would carry the x-api-key header to wherever they point.
     const requestInit = yield* Effect.serviceOption(FetchHttpClient.RequestInit)
@@ -411,7 +412,7 @@ export const make = (options: Options = {}): Effect.Effect<Service, QoeryError.I
     )
     const handleStatus = (id: JobId.JobId) =>
       HttpClientResponse.matchStatus({
-        200: (r) => Responses.decodeBodyWith(r, JobStatusModule.decodeUnknown, "a JobStatus"),
+        200: (r) => Responses.decodeBodyWith(r, Responses.decodeStatus, "a JobStatus"),
         401: Responses.unauthorized,
         404: (r) => notFound(r, id),
         429: Responses.tooManyRequests,
@@ -483,7 +484,7 @@ export const make = (options: Options = {}): Effect.Effect<Service, QoeryError.I
     /** The 404's error body, or `undefined` when it is not one (a proxy's HTML page): the status alone decides. */
     const notFoundBody = (response: HttpClientResponse.HttpClientResponse) =>
       Effect.orElseSucceed(
-        Responses.decodeBody(response, Responses.ErrorBody, "an error body ({ error, status?, details? })"),
+        Responses.errorBody(response),
         () => undefined
       )
 

@@ -4,11 +4,14 @@ import * as DateTime from "effect/DateTime"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
+import * as JobStatus from "../JobStatus.js"
 import { ErrorResponse } from "../Payloads.js"
 import * as QoeryError from "../QoeryError.js"
+import * as Redact from "./redact.js"
 
 /** Turns a failure of the HTTP layer into the client's error: the key stays out, only the low-level cause is kept. */
 export const fromHttpClientError = (error: HttpClientError.HttpClientError): QoeryError.QoeryError => {
@@ -96,17 +99,21 @@ export const readText = (
   })
 }
 
-/** Reads a JSON body and decodes it, or says what was expected and what came. */
-const decodeBody = (maxBytes: number) =>
+/**
+ * Reads a JSON body and decodes it, or says what was expected and what came.
+ * What came is quoted with the key redacted (`redact`): the text, the parser's
+ * message on it and the parse error are those of the body without the key.
+ */
+const decodeBody = (maxBytes: number, redact: Redact.Redact) =>
 <A, I>(
   response: HttpClientResponse.HttpClientResponse,
   schema: Schema.Schema<A, I>,
   what: string
 ): Effect.Effect<A, QoeryError.QoeryError> =>
-  decodeBodyWith(maxBytes)(response, Schema.decodeUnknownEither(schema, { errors: "all" }), what)
+  decodeBodyWith(maxBytes, redact)(response, Schema.decodeUnknownEither(schema, { errors: "all" }), what)
 
 /** As `decodeBody`, with a decoding function (the fast status decoder). */
-const decodeBodyWith = (maxBytes: number) =>
+const decodeBodyWith = (maxBytes: number, redact: Redact.Redact) =>
 <A>(
   response: HttpClientResponse.HttpClientResponse,
   decode: (input: unknown) => Either.Either<A, ParseResult.ParseError>,
@@ -117,19 +124,30 @@ const decodeBodyWith = (maxBytes: number) =>
     (text) => {
       const json = parseJson(text)
       if (Either.isLeft(json)) {
+        // The parser's message quotes the text (cut where it likes): take it from the text without the key.
+        const shown = redact(text)
+        const reason = shown === text ? json.left : Either.getLeft(parseJson(shown)).pipe(
+          Option.getOrElse(() => "not valid JSON")
+        )
         return Effect.fail(
           new QoeryError.ResponseError({
             status: response.status,
-            description: `expected ${what} as JSON, got ${snippet(text)} (${json.left})`
+            description: redact(`expected ${what} as JSON, got ${snippet(shown)} (${reason})`)
           })
         )
       }
       const decoded = decode(json.right)
-      return Either.isRight(decoded) ? Effect.succeed(decoded.right) : Effect.fail(
+      if (Either.isRight(decoded)) return Effect.succeed(decoded.right)
+      // The parse error holds the values it refused: when the key is among them, decode the body without it.
+      const error = redact(text) === text ? decoded.left : Either.getLeft(decode(Redact.json(redact)(json.right)))
+        .pipe(Option.getOrUndefined)
+      return Effect.fail(
         new QoeryError.ResponseError({
           status: response.status,
-          description: `expected ${what}: ${ParseResult.TreeFormatter.formatErrorSync(decoded.left)}`,
-          cause: decoded.left
+          description: error === undefined
+            ? `expected ${what}: the body does not decode`
+            : redact(`expected ${what}: ${ParseResult.TreeFormatter.formatErrorSync(error)}`),
+          ...(error === undefined ? {} : { cause: error })
         })
       )
     }
@@ -241,11 +259,39 @@ export const noErrorBody = "the body was not a JSON error body"
 
 /**
  * The handlers of the responses of one client, each reading at most
- * `maxBytes` of a body (`maxResponseBytes`).
+ * `maxBytes` of a body (`maxResponseBytes`), with `redact` (the client's own
+ * key) applied to the server's text before it goes into an error or a value.
  */
-export const handlers = (maxBytes: number = defaultMaxResponseBytes) => {
-  const errorBody = (response: HttpClientResponse.HttpClientResponse) =>
-    decodeBody(maxBytes)(response, ErrorResponse, "an error body ({ error, status?, details? })")
+export const handlers = (maxBytes: number = defaultMaxResponseBytes, redact: Redact.Redact = Redact.none) => {
+  const decodeErrorBody = decodeBody(maxBytes, redact)
+  /** The error body, its `error` and `details` without the key (a server may echo the request's header). */
+  const errorBody = (response: HttpClientResponse.HttpClientResponse): Effect.Effect<
+    ErrorResponse,
+    QoeryError.QoeryError
+  > =>
+    Effect.map(
+      decodeErrorBody(response, ErrorResponse, "an error body ({ error, status?, details? })"),
+      (body) => {
+        const error = redact(body.error)
+        const details = body.details === undefined ? undefined : redact(body.details)
+        return error === body.error && details === body.details
+          ? body
+          : new ErrorResponse({ ...body, error, ...(details === undefined ? {} : { details }) }, true)
+      }
+    )
+
+  /**
+   * A status, the `error` of a failed one without the key. The job's `query`
+   * is the user's own search and is left as it is. A running job costs a
+   * comparison, a failed one an `includes`: no step is added to the poll.
+   */
+  const decodeStatus = (input: unknown): Either.Either<JobStatus.JobStatus, ParseResult.ParseError> => {
+    const decoded = JobStatus.decodeUnknown(input)
+    if (decoded._tag === "Left" || decoded.right.status !== "error") return decoded
+    const failed = decoded.right
+    const error = redact(failed.error)
+    return error === failed.error ? decoded : Either.right(new JobStatus.Failed({ ...failed, error }, true))
+  }
 
   const lenientErrorBody = (response: HttpClientResponse.HttpClientResponse) =>
     Effect.orElseSucceed(errorBody(response), () => undefined)
@@ -344,8 +390,10 @@ export const handlers = (maxBytes: number = defaultMaxResponseBytes) => {
     fromHttpClientError,
     ErrorBody,
     readText: (response: HttpClientResponse.HttpClientResponse) => readText(response, maxBytes),
-    decodeBody: decodeBody(maxBytes),
-    decodeBodyWith: decodeBodyWith(maxBytes),
+    decodeBody: decodeBody(maxBytes, redact),
+    decodeBodyWith: decodeBodyWith(maxBytes, redact),
+    errorBody,
+    decodeStatus,
     unauthorized,
     badRequest,
     tooManyRequests,
