@@ -16,7 +16,7 @@ import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import type * as HttpClient from "@effect/platform/HttpClient"
 import { afterAll, assert, beforeAll, beforeEach, describe, it } from "@effect/vitest"
-import { Cause, Effect, Exit, Layer, Schema, Stream } from "effect"
+import { Cause, ConfigProvider, Effect, Exit, Layer, Schema, Stream } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import * as util from "node:util"
@@ -32,6 +32,7 @@ import {
   type Served,
   stateDir
 } from "../support/reliability.js"
+import { wireStatus } from "../support/statuses.js"
 
 const key = "qk-SECRET-8c1e5b2f9a47d6"
 
@@ -397,6 +398,176 @@ describe("the key is in no error, log or span", () => {
     assert.include(journal(), "\"type\":\"started\"")
     texts.push(["the journal", journal()])
     scanAll(20)
+  }, 60_000)
+})
+
+describe("a base URL that does not parse is not quoted", () => {
+  const unparseable = [
+    `api.qoery.com/?api_key=${key}`,
+    `${key}@api.qoery.com`,
+    `http://127.0.0.1:99999/?api_key=${key}`,
+    `https://h:443x/?api_key=${key}`,
+    `http://[${key}]`
+  ]
+
+  it("the layer, the layer from QOERY_BASE_URL, createClient and the command", async () => {
+    for (const baseUrl of unparseable) {
+      const where = baseUrl.replace(key, "KEY")
+      const layers = [
+        ["layer", clientLayer({ baseUrl, apiKey: key })],
+        [
+          "layerConfig",
+          QoeryClient.layerConfig.pipe(
+            Layer.provide(NodeHttpClient.layerUndici),
+            Layer.provide(Layer.setConfigProvider(
+              ConfigProvider.fromMap(new Map([["QOERY_API_KEY", key], ["QOERY_BASE_URL", baseUrl]]))
+            ))
+          )
+        ]
+      ] as const
+      for (const [name, layer] of layers) {
+        const exit = await Effect.runPromiseExit(Layer.build(layer).pipe(Effect.scoped))
+        const failure = Exit.isFailure(exit) ? Cause.failureOption(exit.cause) : undefined
+        assert.strictEqual(failure?._tag, "Some", `${name} ${where}`)
+        if (failure?._tag === "Some" && Exit.isFailure(exit)) {
+          assert.match(String((failure.value as Error).message), /Invalid baseUrl: the base URL is not a URL/)
+          recordError(`${name} for ${where}`, failure.value, exit.cause)
+        }
+      }
+      try {
+        createClient({ apiKey: key, baseUrl })
+        assert.fail(`createClient accepted ${where}`)
+      } catch (error) {
+        recordError(`createClient for ${where}`, error)
+      }
+      const viaCli = await runCli(["status", ghost, "--base-url", baseUrl], { QOERY_API_KEY: key })
+      assert.strictEqual(viaCli.code, 2, viaCli.stderr)
+      assert.match(viaCli.stderr, /expected an origin such as https:\/\/api\.qoery\.com/)
+      texts.push([`qoery --base-url ${where}: stdout`, viaCli.stdout], [
+        `qoery --base-url ${where}: stderr`,
+        viaCli.stderr
+      ])
+    }
+    scanAll(5 * 13)
+  })
+})
+
+describe("a server that echoes the key in what it sends", () => {
+  /** Each job id gets one hostile answer, the request's own x-api-key in it. */
+  const answers: Record<string, readonly [status: number, body: (echo: string) => unknown, retryAfter?: number]> = {
+    "20200101_000500": [500, (k) => ({ error: `internal: key ${k}`, details: `key=${k}` })],
+    "20200101_000501": [503, (k) => `upstream refused key ${k}`],
+    "20200101_000401": [401, (k) => ({ error: `key ${k} is revoked`, details: `key=${k}`, status: 401 })],
+    "20200101_000402": [401, (k) => `key ${k} is not valid JSON either`],
+    "20200101_000404": [404, (k) => ({ error: "Not found", details: `no job for key ${k}`, status: 404 })],
+    "20200101_000429": [
+      429,
+      (k) => ({ error: `quota of ${k} spent`, status: 429, reset_date: "2030-01-01T00:00:00Z" })
+    ],
+    "20200101_000430": [429, (k) => ({ error: `slow down, ${k}`, status: 429 }), 2],
+    "20200101_000200": [200, (k) =>
+      wireStatus({
+        job_id: "20200101_000200",
+        status: "error",
+        error: `scraper crashed with key ${k}`,
+        completed_at: "2025-11-10T15:20:00Z"
+      })],
+    "20200101_000201": [200, (k) => `{"job_id": "20200101_000201", "error": "${k}"`],
+    "20200101_000202": [200, (k) => wireStatus({ job_id: "20200101_000202", status: `weird ${k}`, error: k })]
+  }
+  const failedId = "20200101_000200"
+  const errorIds = Object.keys(answers).filter((id) => id !== failedId)
+
+  let hostile: Awaited<ReturnType<typeof recordingServer>>
+  beforeAll(async () => {
+    hostile = await recordingServer((req, res) => {
+      const echo = String(req.headers["x-api-key"] ?? "")
+      const id = /^\/v0\/datasets\/(\d{8}_\d{6})/.exec(req.url ?? "")?.[1]
+      const [status, body, retryAfter] = req.method === "POST"
+        ? [400, (k: string) => ({ error: `search refused for ${k}`, details: `key=${k}`, status: 400 })] as const
+        : req.url?.endsWith("/csv")
+        ? [404, (k: string) => ({ error: "Not found", details: `no CSV for ${k}`, status: 404 })] as const
+        : answers[id ?? ""] ?? [500, (k: string) => ({ error: `no route, key ${k}` })]
+      const value = body(echo)
+      res.writeHead(status, {
+        "content-type": typeof value === "string" ? "text/plain" : "application/json",
+        ...(retryAfter === undefined ? {} : { "retry-after": String(retryAfter) })
+      }).end(typeof value === "string" ? value : JSON.stringify(value))
+    })
+  })
+  afterAll(() => hostile.close())
+
+  it("the Effect API: no error nor the failed job's status carries it", async () => {
+    const { status, errors } = await Effect.runPromise(
+      Effect.gen(function*() {
+        const c = yield* client
+        const errors: Array<readonly [string, unknown]> = []
+        for (const id of errorIds) errors.push([id, yield* Effect.flip(c.getStatus(id))])
+        errors.push(["startJob", yield* Effect.flip(c.startJob("a search"))])
+        errors.push(["downloadCsv", yield* Effect.flip(Stream.runDrain(c.downloadCsv(failedId)))])
+        errors.push(["awaitCompletion", yield* Effect.flip(JobWatcher.awaitCompletion(failedId, fast))])
+        return { status: yield* c.getStatus(failedId), errors }
+      }).pipe(Effect.provide(clientLayer({ baseUrl: hostile.baseUrl, apiKey: key, timeout: 2_000 })))
+    )
+    assert.isTrue(hostile.requests.every((r) => r.headers["x-api-key"] === key), "the server did not get the key")
+    const tags = errors.map(([, e]) => (e as { _tag: string })._tag)
+    assert.includeMembers(tags, [
+      "ServerError",
+      "Unauthorized",
+      "ResponseError",
+      "JobNotFound",
+      "QuotaExceeded",
+      "RateLimited",
+      "BadRequest",
+      "JobFailed"
+    ])
+    for (const [where, error] of errors) recordError(`getStatus ${where}`, error)
+    assert.strictEqual(status.status, "error")
+    if (status.status === "error") assert.strictEqual(status.error, "scraper crashed with key <redacted>")
+    assert.strictEqual(status.query, "climate change statistics", "the job's query is the user's own")
+    texts.push(["the failed status", safeJson(Schema.encodeSync(JobStatus.JobStatus)(status))])
+    texts.push(["the failed status (inspect)", util.inspect(status, { depth: Infinity })])
+    const server = errors.find(([id]) => id === "20200101_000500")![1] as Error
+    assert.include(server.message, "internal: key <redacted>", "the server's text is kept, the key out of it")
+    scanAll(errors.length * 5)
+  })
+
+  it("the Promise API: no error object nor the status carries it", async () => {
+    const qoery = createClient({ apiKey: key, baseUrl: hostile.baseUrl, timeout: 2_000 })
+    try {
+      for (const id of errorIds) {
+        await qoery.status(id).then(
+          () => assert.fail(`${id} did not reject`),
+          (error) => recordError(`promise status ${id}`, error)
+        )
+      }
+      await qoery.startJob("a search").then(() => assert.fail("started"), (e) => recordError("promise startJob", e))
+      const status = await qoery.status(failedId)
+      texts.push(["the promise status", safeJson(status)], ["the promise status (inspect)", util.inspect(status)])
+      assert.include(safeJson(status), "<redacted>")
+    } finally {
+      await qoery.close()
+    }
+    scanAll(errorIds.length * 5)
+  })
+
+  it("the command's stdout and stderr", async () => {
+    const env = { QOERY_STATE_DIR: stateDir(), QOERY_BASE_URL: hostile.baseUrl, QOERY_API_KEY: key }
+    const runs: Array<ReadonlyArray<string>> = [
+      ...[...errorIds, failedId].flatMap((id) => [["status", id], ["status", id, "--json"]]),
+      ["watch", failedId],
+      ["run", "a search", "--no-journal"],
+      ["csv", failedId, "--out", path.join(env.QOERY_STATE_DIR, "x.csv")]
+    ]
+    for (const args of runs) {
+      const result = await runCli(args, env)
+      texts.push([`qoery ${args.join(" ")}: stdout`, result.stdout], [`qoery ${args.join(" ")}: stderr`, result.stderr])
+    }
+    const failed = await runCli(["status", failedId], env)
+    assert.include(failed.stdout + failed.stderr, "scraper crashed with key <redacted>")
+    const server = await runCli(["status", "20200101_000500"], env)
+    assert.include(server.stderr, "internal: key <redacted>")
+    scanAll(runs.length * 2)
   }, 60_000)
 })
 
