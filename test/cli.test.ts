@@ -516,6 +516,41 @@ describe("what real servers and pipes do (issue 12)", { timeout: 120_000 }, () =
     }
   })
 
+  it("a server's escape sequences and carriage returns are shown, not obeyed: status and watch", async () => {
+    const jobId = "20251110_151628"
+    const hostileText = "boom\x1b[2J\x1b]0;pwned\x07\rfake line"
+    const failed = {
+      job_id: jobId,
+      status: "error",
+      query: "sea\x1b[31m ice",
+      error: hostileText,
+      progress: {
+        current_step: "scraping",
+        rows_collected: 3,
+        urls_processed: 1,
+        urls_total: 3,
+        last_updated: "2025-11-10T15:16:30Z"
+      },
+      urls: [],
+      csv_url: `/v0/datasets/${jobId}/csv`,
+      started_at: "2025-11-10T15:16:28Z",
+      completed_at: "2025-11-10T15:16:31Z"
+    }
+    const server = await hostile((_req, res) => json(res, 200, failed))
+    try {
+      const connection = ["--base-url", server.url, "--api-key", key]
+      for (const args of [["status", jobId], ["watch", jobId]]) {
+        const result = await Cli.runInProcess([...args, ...connection], { QOERY_STATE_DIR: Cli.stateDir() })
+        const printed = result.stdout + result.stderr
+        expect(printed, args[0]).toContain("boom\\x1b[2J\\x1b]0;pwned\\x07\\x0dfake line")
+        // eslint-disable-next-line no-control-regex
+        expect(printed, args[0]).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f]/)
+      }
+    } finally {
+      await server.close()
+    }
+  })
+
   /** A server with one completed job of 1250 rows, whose CSV route answers 200 with `body` as `contentType`. */
   const completedJob = (body: Uint8Array | string, contentType: string) => {
     const jobId = "20251110_151628"

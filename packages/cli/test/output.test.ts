@@ -78,3 +78,16 @@ describe("a retry", () => {
     )
   })
 })
+
+describe("printable", () => {
+  it("shows a server's control characters as \\xHH, keeps tabs, line feeds and other text", () => {
+    assert.strictEqual(
+      Output.printable("boom\x1b[2J\x1b]0;pwned\x07\rover\x9b1m"),
+      "boom\\x1b[2J\\x1b]0;pwned\\x07\\x0dover\\x9b1m"
+    )
+    assert.strictEqual(Output.printable("a\tb\nc ✔ café"), "a\tb\nc ✔ café")
+    // the same on every call (no state kept between two lines)
+    assert.strictEqual(Output.printable("\x1b"), "\\x1b")
+    assert.strictEqual(Output.printable("\x1b"), "\\x1b")
+  })
+})

@@ -39,6 +39,23 @@ const clearLine = "\r\x1b[2K"
 /** The width a live line may use: the terminal's, less one column so it never wraps. */
 const widthOf = (columns: number | undefined) => columns === undefined || columns < 10 ? 99 : columns - 1
 
+// C0 controls but tab and line feed, DEL, C1 controls.
+// eslint-disable-next-line no-control-regex
+const control = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/
+const controls = new RegExp(control.source, "g")
+
+/**
+ * A line as text a terminal shows, not obeys: what a server sends (a job's
+ * `error`, its query, a step, an error body) is printed in lines of ours, and
+ * an escape sequence or a carriage return in it could clear the screen,
+ * retitle the window or overwrite what was printed. Each control character
+ * is shown as `\xHH`. (JSON lines escape them already.)
+ */
+export const printable = (line: string): string =>
+  control.test(line)
+    ? line.replace(controls, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`)
+    : line
+
 /** The output of this command; `live` when stderr is a terminal, unless `--json`, `QOERY_NO_LIVE` or `TERM=dumb`. */
 export const make = (options: { readonly json: boolean }): Effect.Effect<Output, never, Stdio> =>
   Effect.map(Stdio, (stdio): Output => {
@@ -51,13 +68,16 @@ export const make = (options: { readonly json: boolean }): Effect.Effect<Output,
     return {
       json: options.json,
       live,
-      result: (line) => Effect.suspend(() => aroundLive(stdio.out(line + "\n"))),
+      result: (line) => Effect.suspend(() => aroundLive(stdio.out(printable(line) + "\n"))),
       raw: (chunk) => stdio.out(chunk),
       message: (line) =>
-        Effect.suspend(() => stdio.err(liveLine !== undefined ? `${clearLine}${line}\n${liveLine}` : line + "\n")),
+        Effect.suspend(() => {
+          const shown = printable(line)
+          return stdio.err(liveLine !== undefined ? `${clearLine}${shown}\n${liveLine}` : shown + "\n")
+        }),
       draw: (line) =>
         Effect.suspend(() => {
-          const fitted = line(widthOf(stdio.columns()))
+          const fitted = printable(line(widthOf(stdio.columns())))
           liveLine = fitted
           return stdio.err(clearLine + fitted)
         }),
