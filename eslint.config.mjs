@@ -65,5 +65,20 @@ export default tseslint.config(
         }]
       }]
     }
+  },
+  {
+    // The undici transport runs only where undici does (Node): it decodes compressed bodies with node:zlib.
+    files: ["packages/client/src/internal/undiciHttpClient.ts"],
+    rules: {
+      "no-restricted-imports": ["error", {
+        patterns: [{
+          group: ["node:*", "!node:stream", "!node:zlib"],
+          message: "the undici transport needs node:stream and node:zlib only"
+        }, {
+          group: ["@effect/platform-node", "@effect/platform-node/*"],
+          message: "the client works with any HttpClient"
+        }]
+      }]
+    }
   }
 )

@@ -8,6 +8,11 @@
  * Besides what every lean transport leaves out (`./httpTransport.ts`), this
  * one avoids an `AbortController` and undici's `request()` (a `Readable`
  * body and a Promise).
+ *
+ * A body sent with a `Content-Encoding` of gzip (x-gzip), deflate or br,
+ * asked for or not, is decoded as undici's `fetch` decodes it (several
+ * codings undone in reverse order, any other coding passed through as it
+ * came, the header kept); an identity body never meets a decoder.
  */
 import * as Cookies from "@effect/platform/Cookies"
 import * as Headers from "@effect/platform/Headers"
@@ -23,6 +28,8 @@ import type * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as Runtime from "effect/Runtime"
 import * as Stream from "effect/Stream"
+import { Transform, type TransformCallback } from "node:stream"
+import * as Zlib from "node:zlib"
 import type * as Undici from "undici"
 import * as Transport from "./httpTransport.js"
 
@@ -68,11 +75,20 @@ class Body {
   aborted = false
   /** A stream reads the body: pause at the high-water mark rather than abort at the unread limit. */
   streaming = false
+  /** The decoder of a content-encoded body, which then gives the chunks. */
+  decoder: Decoder | undefined = undefined
+  /** The connection's part is over (completed or failed), whatever the decoder still has to give. */
+  wireDone = false
 
   cancel(): void {
     if (this.ended || this.aborted) return
     this.aborted = true
-    this.abort?.(new Error("the request was interrupted"))
+    this.decoder?.destroy()
+    if (!this.wireDone) this.abort?.(new Error("the request was interrupted"))
+  }
+  fail(failure: unknown): void {
+    if (this.failure === undefined) this.failure = failure
+    this.notify()
   }
   notify(): void {
     const waiter = this.waiter
@@ -91,6 +107,138 @@ class Body {
 }
 
 const latin1 = (buffers: ReadonlyArray<Buffer>, i: number) => buffers[i]!.toString("latin1")
+
+/** The `Content-Encoding` of a response, its lines joined; `undefined` when it has none. */
+const contentEncoding = (rawHeaders: ReadonlyArray<Buffer>): string | undefined => {
+  let value: string | undefined
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    // "content-encoding" is 16 bytes: any other name is passed over without being read.
+    if (rawHeaders[i]!.length === 16 && latin1(rawHeaders, i).toLowerCase() === "content-encoding") {
+      value = value === undefined ? latin1(rawHeaders, i + 1) : `${value},${latin1(rawHeaders, i + 1)}`
+    }
+  }
+  return value
+}
+
+/** As undici's `fetch`: more codings than this fail the body (CVE-2022-32206 in curl). */
+const maxContentEncodings = 5
+
+/** Statuses whose response has no body, so nothing to decode (fetch's null body statuses). */
+const nullBodyStatus = (status: number) => status === 204 || status === 205 || status === 304
+
+// Lenient as browsers and curl are: a body that ends without the coding's trailer gives what it has.
+const zlibOptions = { flush: Zlib.constants.Z_SYNC_FLUSH, finishFlush: Zlib.constants.Z_SYNC_FLUSH }
+const brotliOptions = {
+  flush: Zlib.constants.BROTLI_OPERATION_FLUSH,
+  finishFlush: Zlib.constants.BROTLI_OPERATION_FLUSH
+}
+
+/** `deflate` as servers send it: zlib-wrapped as the RFC says, or raw, told by the first byte (as undici's fetch). */
+class Inflate extends Transform {
+  private inflate: Zlib.Inflate | Zlib.InflateRaw | undefined
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    if (this.inflate === undefined) {
+      if (chunk.length === 0) return callback()
+      const inflate = this.inflate = (chunk[0]! & 0x0f) === 0x08
+        ? Zlib.createInflate(zlibOptions)
+        : Zlib.createInflateRaw(zlibOptions)
+      inflate.on("data", (data: Buffer) => {
+        if (!this.push(data)) inflate.pause()
+      })
+      inflate.on("end", () => this.push(null))
+      inflate.on("error", (error) => this.destroy(error))
+    }
+    this.inflate.write(chunk, callback)
+  }
+  override _read(size: number): void {
+    this.inflate?.resume()
+    super._read(size)
+  }
+  override _final(callback: TransformCallback): void {
+    if (this.inflate === undefined) return callback()
+    this.inflate.end()
+    callback()
+  }
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.inflate?.destroy()
+    callback(error)
+  }
+}
+
+/** The decompressors for `codings` (in the order they were applied), or `undefined` if one is not known here. */
+const decompressors = (codings: ReadonlyArray<string>): Array<Transform> | undefined => {
+  const stages: Array<Transform> = []
+  for (let i = codings.length - 1; i >= 0; i--) {
+    const coding = codings[i]!.trim()
+    if (coding === "gzip" || coding === "x-gzip") stages.push(Zlib.createGunzip(zlibOptions))
+    else if (coding === "deflate") stages.push(new Inflate())
+    else if (coding === "br") stages.push(Zlib.createBrotliDecompress(brotliOptions))
+    else return undefined
+  }
+  return stages
+}
+
+/**
+ * The decompressors between the connection and the body: the connection's
+ * chunks go in (undici pauses while the first one is full), the decoded ones
+ * come out into the body, counted there against the high-water mark and the
+ * unread limit as an identity body's are (a paused reader pauses the last
+ * decompressor, and so, stage by stage, the connection).
+ */
+class Decoder {
+  private readonly first: Transform
+  private readonly last: Transform
+  private wirePaused = false
+
+  constructor(private readonly stages: ReadonlyArray<Transform>, body: Body, resumeWire: () => void) {
+    this.first = stages[0]!
+    this.last = stages[stages.length - 1]!
+    for (let i = 0; i + 1 < stages.length; i++) stages[i]!.pipe(stages[i + 1]!)
+    const failed = (error: Error) => {
+      body.fail(error)
+      body.cancel()
+    }
+    for (const stage of stages) stage.on("error", failed)
+    this.first.on("drain", () => {
+      if (!this.wirePaused) return
+      this.wirePaused = false
+      resumeWire()
+    })
+    const last = this.last
+    last.on("data", (chunk: Buffer) => {
+      body.chunks.push(chunk)
+      body.buffered += chunk.length
+      body.notify()
+      if (body.streaming) {
+        if (body.buffered > highWaterMark) {
+          body.paused = true
+          last.pause()
+        }
+      } else if (body.buffered > unreadLimit && body.waiter === undefined) {
+        body.fail(new Error(`more than ${unreadLimit} decoded bytes of a response body were left unread`))
+        body.cancel()
+      }
+    })
+    last.on("end", () => {
+      body.ended = true
+      body.notify()
+    })
+    body.resume = () => last.resume()
+  }
+
+  /** One chunk from the connection; `false` pauses the connection until the first stage drains. */
+  write(chunk: Buffer): boolean {
+    if (this.first.write(chunk)) return true
+    this.wirePaused = true
+    return false
+  }
+  end(): void {
+    this.first.end()
+  }
+  destroy(): void {
+    for (const stage of this.stages) stage.destroy()
+  }
+}
 
 class Response extends Transport.Response {
   constructor(
@@ -228,10 +376,24 @@ const dispatch = (
         if (statusCode < 200) return true
         started = true
         body.resume = resumeBody
+        const encoding = contentEncoding(rawHeaders)
+        if (encoding !== undefined && request.method !== "HEAD" && !nullBodyStatus(statusCode)) {
+          const codings = encoding.toLowerCase().split(",")
+          if (codings.length > maxContentEncodings) {
+            body.fail(
+              new Error(`too many content-encodings in response: ${codings.length}, at most ${maxContentEncodings}`)
+            )
+            body.cancel()
+          } else {
+            const stages = decompressors(codings)
+            if (stages !== undefined) body.decoder = new Decoder(stages, body, resumeBody)
+          }
+        }
         resume(Effect.succeed(new Response(request, statusCode, rawHeaders, body)))
         return true
       },
       onData(chunk) {
+        if (body.decoder !== undefined) return body.aborted || body.decoder.write(chunk)
         body.chunks.push(chunk)
         body.buffered += chunk.length
         body.notify()
@@ -244,6 +406,8 @@ const dispatch = (
         return !body.paused
       },
       onComplete() {
+        body.wireDone = true
+        if (body.decoder !== undefined) return body.decoder.end()
         body.ended = true
         body.notify()
       },
@@ -253,8 +417,9 @@ const dispatch = (
           resume(Effect.fail(new HttpClientError.RequestError({ request, reason: "Transport", cause: error })))
           return
         }
-        body.failure = error
-        body.notify()
+        body.wireDone = true
+        body.decoder?.destroy()
+        body.fail(error)
       }
     }
     try {
