@@ -6,11 +6,13 @@
  */
 import { DatasetCsv, JobWatcher, QoeryClient } from "@effect-qoery/client"
 import * as LeanFetchHttpClient from "@effect-qoery/client/FetchHttpClient"
+import * as UndiciHttpClient from "@effect-qoery/client/UndiciHttpClient"
 import { Dataset, Emulator, Faults } from "@effect-qoery/emulator"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
-import type * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import { assert, layer } from "@effect/vitest"
 import { Chunk, Deferred, Duration, Effect, Either, Fiber, Layer, Stream } from "effect"
 import * as childProcess from "node:child_process"
@@ -373,17 +375,40 @@ layer(csvServer(zlib.gzipSync(Dataset.csv("crop yields", 40))), { excludeTestSer
   }
 )
 
-// A CDN or proxy in front of the service compresses when asked: fetch asks (and decodes), undici does not.
+/**
+ * The lean undici transport with an `Accept-Encoding: gzip` it never sends itself: the emulator compresses only
+ * when asked, so this stands for a server that compresses unasked (S3 serving an object stored gzipped).
+ */
+const undiciSentGzip = Layer.effect(
+  HttpClient.HttpClient,
+  Effect.map(HttpClient.HttpClient, HttpClient.mapRequest(HttpClientRequest.setHeader("accept-encoding", "gzip")))
+).pipe(Layer.provide(UndiciHttpClient.layer))
+
+// A CDN or proxy in front of the service compresses when asked: fetch asks (and decodes), platform undici does not.
 const compressed: ReadonlyArray<readonly [string, Layer.Layer<HttpClient.HttpClient>, Emulator.Options["compress"]]> = [
   ["fetch", FetchHttpClient.layer, true],
   ["fetch", FetchHttpClient.layer, "chunked"],
   ["lean fetch", LeanFetchHttpClient.layer, true],
-  ["undici", NodeHttpClient.layerUndici, true]
+  ["undici", NodeHttpClient.layerUndici, true],
+  ["UndiciHttpClient sent gzip", undiciSentGzip, true],
+  ["UndiciHttpClient sent gzip", undiciSentGzip, "chunked"]
 ]
 for (const [name, httpClient, compress] of compressed) {
   layer(serve({ jobDuration: "300 millis", compress }, httpClient), { excludeTestServices: true })(
     `DatasetCsv over ${name}, the emulator compressing (${compress === true ? "with a length" : compress})`,
     (it) => {
+      it.effect("the status decodes, compressed or not", () =>
+        Effect.gen(function*() {
+          const emulator = yield* Emulator.Emulator
+          const { jobId } = yield* start("global sea level rise")
+          const before = (yield* emulator.stats).compressedResponses
+          const status = yield* Effect.flatMap(QoeryClient.QoeryClient, (client) => client.getStatus(jobId))
+          assert.strictEqual(status.jobId, jobId)
+          if (name.startsWith("UndiciHttpClient")) {
+            assert.isAbove((yield* emulator.stats).compressedResponses, before, "the status came gzipped")
+          }
+        }))
+
       it.effect("rows gives every row, then ends without error", () =>
         Effect.gen(function*() {
           const query = "renewable energy, \"solar\" capacity"
