@@ -4,7 +4,7 @@ import * as UndiciHttpClient from "@effect-qoery/client/UndiciHttpClient"
 import { FetchHttpClient } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
-import { Duration, Effect, Either, Layer, Redacted, Stream } from "effect"
+import { Duration, Effect, Either, Layer, ParseResult, Redacted, Stream } from "effect"
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
 import * as zlib from "node:zlib"
@@ -373,8 +373,34 @@ describe("QoeryClient errors", () => {
       (_q, r) => json(r, 200, { ...status, progress: { ...status.progress, rows_collected: -3 } }),
       "ResponseError",
       (e) => {
-        assert.include(e.description, "rows_collected")
-        assert.isDefined(e.cause)
+        // one line: the path and what was wrong, not the schema's tree; the whole error is the cause
+        assert.strictEqual(
+          e.description,
+          "expected a JobStatus: progress.rows_collected: Expected a non-negative number, actual -3"
+        )
+        assert.isTrue(ParseResult.isParseError(e.cause))
+      }
+    ],
+    [
+      "a body that breaks the schema in five places",
+      (_q, r) =>
+        json(r, 200, {
+          ...status,
+          progress: {
+            current_step: 7,
+            rows_collected: -3,
+            urls_processed: "x",
+            urls_total: -1,
+            last_updated: "yesterday"
+          }
+        }),
+      "ResponseError",
+      (e) => {
+        assert.notInclude(e.description, "\n")
+        assert.match(
+          e.description,
+          /^expected a JobStatus: progress\.\w+: .+; progress\.\w+: .+; progress\.\w+: .+; and 2 more$/
+        )
       }
     ],
     [

@@ -99,6 +99,24 @@ export const readText = (
   })
 }
 
+/** The most issues of a parse error a message lists; the error itself (the `cause`) has them all. */
+const shownIssues = 3
+
+/**
+ * A parse error in a line: each issue as its path and message
+ * (`progress.urls_total: Expected a non-negative number, actual -1`), the
+ * first few, then how many more. Schema's tree of the same error runs to 20
+ * lines and more for one field, most of them the schema's structure.
+ */
+const issues = (error: ParseResult.ParseError): string => {
+  const all = ParseResult.ArrayFormatter.formatErrorSync(error)
+  const shown = all.slice(0, shownIssues).map((issue) =>
+    issue.path.length === 0 ? issue.message : `${issue.path.join(".")}: ${issue.message}`
+  )
+  const more = all.length - shown.length
+  return shown.join("; ") + (more > 0 ? `; and ${more} more` : "")
+}
+
 /**
  * Reads a JSON body and decodes it, or says what was expected and what came.
  * What came is quoted with the key redacted (`redact`): the text, the parser's
@@ -146,7 +164,7 @@ const decodeBodyWith = (maxBytes: number, redact: Redact.Redact) =>
           status: response.status,
           description: error === undefined
             ? `expected ${what}: the body does not decode`
-            : redact(`expected ${what}: ${ParseResult.TreeFormatter.formatErrorSync(error)}`),
+            : redact(`expected ${what}: ${issues(error)}`),
           ...(error === undefined ? {} : { cause: error })
         })
       )
