@@ -10,13 +10,17 @@
  * skipped with how to run it; under `CI` it is never skipped.
  */
 import { Emulator } from "@effect-qoery/emulator"
-import { ManagedRuntime, Option } from "effect"
+import * as PgClient from "@effect/sql-pg/PgClient"
+import * as SqlClient from "@effect/sql/SqlClient"
+import { Effect, Either, Exit, ManagedRuntime, Option, Redacted } from "effect"
 import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import * as BatchDatabase from "../../packages/cli/src/internal/batchDatabase.js"
+import * as Ledger from "../../packages/cli/src/internal/batchLedger.js"
 import * as Cli from "../support/cli.js"
 
 const key = "pg-batch-key-3d1e"
@@ -196,6 +200,30 @@ if (!available && !required) {
         for (const w of workers) w.kill("SIGKILL")
         await Promise.all(workers.map((w) => w.done))
       }
+    })
+
+    it("processes that start together on a new database create its tables one at a time: none fails", async () => {
+      // Postgres makes concurrent CREATE TABLE IF NOT EXISTS of one table race (a duplicate key in pg_type): ten
+      // sessions making the ledger at once on a new database, each under the schema lock as `withEngine` does.
+      const fresh = `qoery_fresh_${process.pid}_${Date.now()}`
+      const admin = PgClient.layer({ url: Redacted.make(server!.url) })
+      await Effect.runPromise(
+        Effect.scoped(Effect.flatMap(SqlClient.SqlClient, (sql) => sql.unsafe(`CREATE DATABASE ${fresh}`))).pipe(
+          Effect.provide(admin)
+        )
+      )
+      const url = new URL(server!.url)
+      url.pathname = `/${fresh}`
+      const database = Either.getOrThrow(BatchDatabase.parse(url.toString(), "unused.db"))
+      const session = Effect.scoped(Effect.gen(function*() {
+        const release = yield* BatchDatabase.holdSchemaLock(database)
+        yield* Ledger.make
+        yield* release
+      })).pipe(Effect.provide(PgClient.layer({ url: Redacted.make(url.toString()) })))
+      const exits = await Effect.runPromise(
+        Effect.all(Array.from({ length: 10 }, () => Effect.exit(session)), { concurrency: "unbounded" })
+      )
+      for (const exit of exits) expect(Exit.isSuccess(exit), String(exit)).toBe(true)
     })
   })
 }

@@ -7,12 +7,15 @@ import { DatasetEngine } from "@effect-qoery/workflow"
 import * as PgClient from "@effect/sql-pg/PgClient"
 import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
 import * as SqlClient from "@effect/sql/SqlClient"
+import type * as SqlError from "@effect/sql/SqlError"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
+import * as Scope from "effect/Scope"
 import * as fs from "node:fs"
 import * as net from "node:net"
 import * as path from "node:path"
@@ -166,3 +169,32 @@ export const engineLayer = (database: Database, role: Role, port: number) =>
   database._tag === "Sqlite"
     ? role === "runner" ? DatasetEngine.layerSingleRunner : DatasetEngine.layerSubmitter
     : DatasetEngine.layerRunner({ port, clientOnly: role === "client" })
+
+/** The key of the advisory lock under which a process creates the batch tables in a Postgres database. */
+const schemaLockKey = 0x716f6572 // "qoer"
+
+/**
+ * Holds, on Postgres, a lock that one process at a time has, while it
+ * creates the tables (the engine's migrations, the ledger), and gives the
+ * effect that releases it; on SQLite, nothing. Postgres makes concurrent
+ * `CREATE TABLE IF NOT EXISTS` of one table race: workers started together
+ * on a new database failed with a duplicate key in `pg_type`. The lock is
+ * a session lock on a connection of its own, given back once released (or
+ * when the scope closes, whichever is first).
+ */
+export const holdSchemaLock = (
+  database: Database
+): Effect.Effect<Effect.Effect<void>, SqlError.SqlError, SqlClient.SqlClient | Scope.Scope> =>
+  database._tag === "Sqlite" ? Effect.succeed(Effect.void) : Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const scope = yield* Scope.make()
+    const release = Scope.close(scope, Exit.void)
+    yield* Effect.addFinalizer(() => release)
+    const connection = yield* Scope.extend(sql.reserve, scope)
+    yield* connection.executeRaw("SELECT pg_advisory_lock($1)", [schemaLockKey])
+    yield* Scope.addFinalizer(
+      scope,
+      Effect.ignore(connection.executeRaw("SELECT pg_advisory_unlock($1)", [schemaLockKey]))
+    )
+    return release
+  })

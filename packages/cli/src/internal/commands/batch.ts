@@ -250,13 +250,14 @@ const withEngine = <A, E, R>(
 ) =>
   Effect.gen(function*() {
     const port = database._tag === "Postgres" && role === "runner" ? yield* BatchDatabase.freePort : 0
-    return yield* Effect.gen(function*() {
+    return yield* Effect.scoped(Effect.gen(function*() {
+      // The tables are created one process at a time (processes started together on a new database).
+      const releaseSchema = yield* BatchDatabase.holdSchemaLock(database).pipe(Effect.orDie)
+      const engine = yield* Layer.build(BatchDatabase.engineLayer(database, role, port).pipe(Layer.orDie))
       const ledger = yield* Ledger.make.pipe(Effect.orDie)
-      return yield* body(ledger, port)
-    }).pipe(
-      Effect.provide(BatchDatabase.engineLayer(database, role, port).pipe(Layer.orDie)),
-      Effect.provide(BatchDatabase.sqlLayer(database))
-    )
+      yield* releaseSchema
+      return yield* Effect.provide(body(ledger, port), engine)
+    })).pipe(Effect.provide(BatchDatabase.sqlLayer(database)))
   }).pipe(explainDatabase(output), Effect.provide(quietLogs))
 
 // ---------------------------------------------------------------------------
