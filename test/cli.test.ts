@@ -14,6 +14,7 @@ import * as zlib from "node:zlib"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as Cli from "./support/cli.js"
 import { serve, type Served } from "./support/reliability.js"
+import { wireStatus } from "./support/statuses.js"
 
 const key = "test-secret-key-7f3a9c"
 
@@ -433,8 +434,7 @@ describe("what real servers and pipes do (issue 12)", { timeout: 120_000 }, () =
 
   it("a completed job with no rows whose CSV stays \"not ready\": retried for a grace, then a header-only CSV, journal ended", async () => {
     const jobId = "20251110_151628"
-    const status = {
-      job_id: jobId,
+    const status = wireStatus({
       status: "completed",
       query: "nothing at all",
       progress: {
@@ -445,10 +445,8 @@ describe("what real servers and pipes do (issue 12)", { timeout: 120_000 }, () =
         last_updated: "2025-11-10T15:16:30Z"
       },
       urls: [],
-      csv_url: `/v0/datasets/${jobId}/csv`,
-      started_at: "2025-11-10T15:16:28Z",
       completed_at: "2025-11-10T15:16:30Z"
-    }
+    })
     const server = await hostile((req, res) => {
       if (req.method === "POST") {
         return json(res, 200, { job_id: jobId, status: "processing", polling_interval_ms: 100 })
@@ -479,22 +477,20 @@ describe("what real servers and pipes do (issue 12)", { timeout: 120_000 }, () =
 
   it("a step the client does not know (a newer server): watch and status show it as it came, exit 0", async () => {
     const jobId = "20251110_151628"
-    const at = (step: string, status: "processing" | "completed") => ({
-      job_id: jobId,
-      status,
-      query: "newer server",
-      progress: {
-        current_step: step,
-        rows_collected: 3,
-        urls_processed: 1,
-        urls_total: 3,
-        last_updated: status === "completed" ? "2025-11-10T15:16:31Z" : "2025-11-10T15:16:30Z"
-      },
-      urls: [],
-      csv_url: `/v0/datasets/${jobId}/csv`,
-      started_at: "2025-11-10T15:16:28Z",
-      ...(status === "completed" ? { completed_at: "2025-11-10T15:16:31Z" } : {})
-    })
+    const at = (step: string, status: "processing" | "completed") =>
+      wireStatus({
+        status,
+        query: "newer server",
+        progress: {
+          current_step: step,
+          rows_collected: 3,
+          urls_processed: 1,
+          urls_total: 3,
+          last_updated: status === "completed" ? "2025-11-10T15:16:31Z" : "2025-11-10T15:16:30Z"
+        },
+        urls: [],
+        ...(status === "completed" ? { completed_at: "2025-11-10T15:16:31Z" } : {})
+      })
     let polls = 0
     const server = await hostile((_req, res) =>
       json(res, 200, polls++ < 2 ? at("uploading", "processing") : at("finalizing", "completed"))
@@ -519,8 +515,7 @@ describe("what real servers and pipes do (issue 12)", { timeout: 120_000 }, () =
   it("a server's escape sequences and carriage returns are shown, not obeyed: status and watch", async () => {
     const jobId = "20251110_151628"
     const hostileText = "boom\x1b[2J\x1b]0;pwned\x07\rfake line"
-    const failed = {
-      job_id: jobId,
+    const failed = wireStatus({
       status: "error",
       query: "sea\x1b[31m ice",
       error: hostileText,
@@ -532,10 +527,8 @@ describe("what real servers and pipes do (issue 12)", { timeout: 120_000 }, () =
         last_updated: "2025-11-10T15:16:30Z"
       },
       urls: [],
-      csv_url: `/v0/datasets/${jobId}/csv`,
-      started_at: "2025-11-10T15:16:28Z",
       completed_at: "2025-11-10T15:16:31Z"
-    }
+    })
     const server = await hostile((_req, res) => json(res, 200, failed))
     try {
       const connection = ["--base-url", server.url, "--api-key", key]
@@ -554,8 +547,7 @@ describe("what real servers and pipes do (issue 12)", { timeout: 120_000 }, () =
   /** A server with one completed job of 1250 rows, whose CSV route answers 200 with `body` as `contentType`. */
   const completedJob = (body: Uint8Array | string, contentType: string) => {
     const jobId = "20251110_151628"
-    const status = {
-      job_id: jobId,
+    const status = wireStatus({
       status: "completed",
       query: "a proxy in the way",
       progress: {
@@ -566,10 +558,8 @@ describe("what real servers and pipes do (issue 12)", { timeout: 120_000 }, () =
         last_updated: "2025-11-10T15:16:30Z"
       },
       urls: [],
-      csv_url: `/v0/datasets/${jobId}/csv`,
-      started_at: "2025-11-10T15:16:28Z",
       completed_at: "2025-11-10T15:16:30Z"
-    }
+    })
     const bytes = typeof body === "string" ? Buffer.from(body) : body
     return hostile((req, res) => {
       if (req.method === "POST") {

@@ -59,6 +59,23 @@ const fresh = <A, E, R>(test: Effect.Effect<A, E, R>) =>
     return result
   })
 
+/** A loopback server that answers each status poll with the next of `served` (the last, once they run out). */
+const scriptedStatuses = (served: ReadonlyArray<unknown>) =>
+  Effect.gen(function*() {
+    let polls = 0
+    const server = http.createServer((_req, res) => {
+      const body = served[Math.min(polls++, served.length - 1)]
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(body))
+    })
+    yield* Effect.acquireRelease(
+      Effect.async<void>((resume) => {
+        server.listen(0, "127.0.0.1", () => resume(Effect.void))
+      }),
+      () => Effect.sync(() => server.close())
+    )
+    return { baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, polls: () => polls }
+  })
+
 const assertEnded = (statuses: ReadonlyArray<JobStatus.JobStatus>, jobId: string, status: "completed" | "error") => {
   assert.isAbove(statuses.length, 0)
   assert.isTrue(statuses.every((s) => s.jobId === jobId), "a status of another job")
@@ -217,18 +234,7 @@ describe("JobWatcher, statuses that go backwards", () => {
 
   it.live("emits each status as the server sent it, in order, and ends at the terminal one", () =>
     Effect.gen(function*() {
-      let polls = 0
-      const server = http.createServer((_req, res) => {
-        const body = served[Math.min(polls++, served.length - 1)]
-        res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(body))
-      })
-      yield* Effect.acquireRelease(
-        Effect.async<void>((resume) => {
-          server.listen(0, "127.0.0.1", () => resume(Effect.void))
-        }),
-        () => Effect.sync(() => server.close())
-      )
-      const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+      const { baseUrl, polls } = yield* scriptedStatuses(served)
       const statuses = yield* Stream.runCollect(JobWatcher.watch(jobId, { interval: 5 })).pipe(
         Effect.provide(QoeryClient.layer({ apiKey: "k", baseUrl }).pipe(Layer.provide(NodeHttpClient.layerUndici)))
       )
@@ -237,7 +243,7 @@ describe("JobWatcher, statuses that go backwards", () => {
         20,
         "finalizing"
       ]])
-      assert.strictEqual(polls, served.length, "no request after the terminal status")
+      assert.strictEqual(polls(), served.length, "no request after the terminal status")
     }).pipe(Effect.scoped))
 })
 
@@ -255,18 +261,7 @@ describe("JobWatcher, a step the client does not know", () => {
 
   it.live("emits the status with the unknown step and ends at the terminal one", () =>
     Effect.gen(function*() {
-      let polls = 0
-      const server = http.createServer((_req, res) => {
-        const body = served[Math.min(polls++, served.length - 1)]
-        res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(body))
-      })
-      yield* Effect.acquireRelease(
-        Effect.async<void>((resume) => {
-          server.listen(0, "127.0.0.1", () => resume(Effect.void))
-        }),
-        () => Effect.sync(() => server.close())
-      )
-      const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+      const { baseUrl } = yield* scriptedStatuses(served)
       const completed = yield* Effect.gen(function*() {
         const statuses = yield* Stream.runCollect(JobWatcher.watch(jobId, { interval: 5 }))
         const seen = Chunk.toReadonlyArray(statuses).map((s) => [s.status, s.progress.currentStep])
