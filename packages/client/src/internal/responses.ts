@@ -314,6 +314,12 @@ export const handlers = (maxBytes: number = defaultMaxResponseBytes, redact: Red
   const lenientErrorBody = (response: HttpClientResponse.HttpClientResponse) =>
     Effect.orElseSucceed(errorBody(response), () => undefined)
 
+  /** An error's `error` and `details` from its body, or the status's reason phrase where there is no JSON body. */
+  const errorFields = (body: ErrorResponse | undefined, reasonPhrase: string) =>
+    body === undefined
+      ? { error: reasonPhrase, details: noErrorBody }
+      : { error: body.error, ...(body.details ? { details: body.details } : {}) }
+
   /**
    * 401: `Unauthorized` whatever the body (a proxy or WAF answers in HTML),
    * with the reason phrase where there is no JSON error body.
@@ -321,27 +327,19 @@ export const handlers = (maxBytes: number = defaultMaxResponseBytes, redact: Red
   const unauthorized = (
     response: HttpClientResponse.HttpClientResponse
   ): Effect.Effect<never, QoeryError.QoeryError> =>
-    Effect.flatMap(lenientErrorBody(response), (body) =>
-      Effect.fail(
-        new QoeryError.Unauthorized(
-          body === undefined
-            ? { error: "Unauthorized", details: noErrorBody }
-            : { error: body.error, ...(body.details ? { details: body.details } : {}) }
-        )
-      ))
+    Effect.flatMap(
+      lenientErrorBody(response),
+      (body) => Effect.fail(new QoeryError.Unauthorized(errorFields(body, "Unauthorized")))
+    )
 
   /** 400: `BadRequest` whatever the body, as for 401. */
   const badRequest = (
     response: HttpClientResponse.HttpClientResponse
   ): Effect.Effect<never, QoeryError.QoeryError> =>
-    Effect.flatMap(lenientErrorBody(response), (body) =>
-      Effect.fail(
-        new QoeryError.BadRequest(
-          body === undefined
-            ? { error: "Bad Request", details: noErrorBody }
-            : { error: body.error, ...(body.details ? { details: body.details } : {}) }
-        )
-      ))
+    Effect.flatMap(
+      lenientErrorBody(response),
+      (body) => Effect.fail(new QoeryError.BadRequest(errorFields(body, "Bad Request")))
+    )
 
   /** 429: `RateLimited` with a `Retry-After`, else `QuotaExceeded`. */
   const tooManyRequests = (
