@@ -9,6 +9,7 @@ import * as Duration from "effect/Duration"
 import * as Either from "effect/Either"
 import { dual } from "effect/Function"
 import type * as ParseResult from "effect/ParseResult"
+import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
 import * as FastStatus from "./internal/fastStatus.js"
 import * as TimestampInternal from "./internal/timestamp.js"
@@ -309,9 +310,6 @@ export class JobStarted extends Schema.Class<JobStarted>("JobStarted")({
 
 const decodeStartedSchema = Schema.decodeUnknownEither(JobStarted, { errors: "all" })
 
-const isRecord = (input: unknown): input is Record<string, unknown> =>
-  typeof input === "object" && input !== null && !Array.isArray(input)
-
 /**
  * Decodes a start answer from its wire JSON value. The job was started on
  * the server whatever else the answer says, so an invalid
@@ -323,7 +321,7 @@ const isRecord = (input: unknown): input is Record<string, unknown> =>
  */
 export const decodeStarted = (input: unknown): Either.Either<JobStarted, ParseResult.ParseError> => {
   const decoded = decodeStartedSchema(input)
-  if (Either.isRight(decoded) || !isRecord(input) || !("polling_interval_ms" in input)) return decoded
+  if (Either.isRight(decoded) || !Predicate.isRecord(input) || !("polling_interval_ms" in input)) return decoded
   const { polling_interval_ms: _, ...withoutHint } = input
   const lenient = decodeStartedSchema(withoutHint)
   return Either.isRight(lenient) ? lenient : decoded
@@ -337,7 +335,7 @@ export const decodeStarted = (input: unknown): Either.Either<JobStarted, ParseRe
  * @category decoding
  */
 export const startedJobId = (input: unknown): JobId | undefined =>
-  isRecord(input) && isJobId(input.job_id) ? input.job_id : undefined
+  Predicate.isRecord(input) && isJobId(input.job_id) ? input.job_id : undefined
 
 const decodeSchema = Schema.decodeUnknownEither(JobStatus, { errors: "all" })
 
